@@ -1,0 +1,195 @@
+//! The rules a configuration must follow, turning a `RawConfig` into a `Config`.
+
+use super::raw::{RawConfig, RawEnvironment};
+use super::{Config, ConfigError, EnvironmentConfig};
+use crate::environment::Environment;
+use crate::routing::BUCKETS;
+use crate::secret::ApiKey;
+
+pub fn validate(
+    raw: RawConfig,
+    lookup_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let blue = environment(Environment::Blue, &raw.environments.blue, lookup_env)?;
+    let green = environment(Environment::Green, &raw.environments.green, lookup_env)?;
+    if blue.weight_bp + green.weight_bp != BUCKETS {
+        return Err(ConfigError::new(
+            "environments.green.weight",
+            format!(
+                "blue + green must sum to 100 (got {} + {})",
+                fmt_number(raw.environments.blue.weight),
+                fmt_number(raw.environments.green.weight)
+            ),
+        ));
+    }
+    if blue.cluster == green.cluster {
+        return Err(ConfigError::new(
+            "environments.green.cluster",
+            format!("must differ from blue's cluster (got {:?})", green.cluster),
+        ));
+    }
+    let active = Environment::from_bytes(raw.active.as_bytes()).ok_or_else(|| {
+        ConfigError::new(
+            "active",
+            format!("must be \"blue\" or \"green\" (got {:?})", raw.active),
+        )
+    })?;
+    if raw.affinity_headers.is_empty() {
+        return Err(ConfigError::new(
+            "affinity_headers",
+            "must name at least one header (got [])",
+        ));
+    }
+    let affinity_headers = raw
+        .affinity_headers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| header_name(&format!("affinity_headers[{i}]"), name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cluster_header = header_name("cluster_header", &raw.cluster_header)?;
+    if cluster_header == "authorization" || cluster_header == "host" {
+        return Err(ConfigError::new(
+            "cluster_header",
+            format!("must not be a header the relay needs (got {cluster_header:?})"),
+        ));
+    }
+    let override_header = raw
+        .override_header
+        .as_deref()
+        .map(|name| header_name("override_header", name))
+        .transpose()?;
+    if !raw.status_path.starts_with('/') || raw.status_path.contains(['?', '#', ' ']) {
+        return Err(ConfigError::new(
+            "status_path",
+            format!(
+                "must be a path starting with \"/\" without query (got {:?})",
+                raw.status_path
+            ),
+        ));
+    }
+    if let Some(version) = &raw.version {
+        if version.is_empty() || version.len() > 128 || !version.bytes().all(is_visible_ascii) {
+            return Err(ConfigError::new(
+                "version",
+                format!("must be 1 to 128 visible ASCII characters (got {version:?})"),
+            ));
+        }
+    }
+    Ok(Config {
+        environments: [blue, green],
+        active,
+        affinity_headers,
+        cluster_header,
+        override_header,
+        status_path: raw.status_path,
+        version: raw.version,
+    })
+}
+
+fn environment(
+    env: Environment,
+    raw: &RawEnvironment,
+    lookup_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EnvironmentConfig, ConfigError> {
+    let field = |name: &str| format!("environments.{}.{name}", env.as_str());
+    if raw.cluster.is_empty() || !raw.cluster.bytes().all(is_visible_ascii) {
+        return Err(ConfigError::new(
+            field("cluster"),
+            format!("must be an Envoy cluster name (got {:?})", raw.cluster),
+        ));
+    }
+    let weight_bp = weight_basis_points(raw.weight).map_err(|rule| {
+        ConfigError::new(
+            field("weight"),
+            format!("{rule} (got {})", fmt_number(raw.weight)),
+        )
+    })?;
+    let api_key = match (&raw.api_key, &raw.api_key_env) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                format!("environments.{}", env.as_str()),
+                "set exactly one of api_key or api_key_env (got both)",
+            ))
+        }
+        (None, None) => {
+            return Err(ConfigError::new(
+                format!("environments.{}", env.as_str()),
+                "set exactly one of api_key or api_key_env (got neither)",
+            ))
+        }
+        (Some(key), None) => key_value(&field("api_key"), key, "the inline key")?,
+        (None, Some(var)) => {
+            let value = lookup_env(var).unwrap_or_default();
+            if value.is_empty() {
+                return Err(ConfigError::new(
+                    field("api_key_env"),
+                    format!(
+                        "environment variable is unset or empty in the Envoy process \
+                         (got {var:?}; pass it with vm_config.environment_variables.host_env_keys)"
+                    ),
+                ));
+            }
+            key_value(
+                &field("api_key_env"),
+                &value,
+                &format!("the value of {var}"),
+            )?
+        }
+    };
+    Ok(EnvironmentConfig {
+        cluster: raw.cluster.clone(),
+        weight_bp,
+        api_key,
+    })
+}
+
+/// A key must fit in a header value. The message describes the key, never shows it.
+fn key_value(field: &str, key: &str, what: &str) -> Result<ApiKey, ConfigError> {
+    if key.is_empty() {
+        return Err(ConfigError::new(field, format!("{what} is empty")));
+    }
+    if !key.bytes().all(is_visible_ascii) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "{what} must be visible ASCII without spaces (got {} characters)",
+                key.len()
+            ),
+        ));
+    }
+    Ok(ApiKey::new(key))
+}
+
+/// 0..=100 with at most two decimals, as basis points (0.01 % steps).
+fn weight_basis_points(weight: f64) -> Result<u32, &'static str> {
+    if !weight.is_finite() || !(0.0..=100.0).contains(&weight) {
+        return Err("must be a number from 0 to 100");
+    }
+    let scaled = weight * 100.0;
+    let rounded = scaled.round();
+    if (scaled - rounded).abs() > 1e-6 {
+        return Err("must have at most two decimals (0.01 % steps)");
+    }
+    Ok(rounded as u32)
+}
+
+/// An HTTP header name (RFC 9110 token), stored lowercase as Envoy does.
+fn header_name(field: &str, name: &str) -> Result<String, ConfigError> {
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(is_token) {
+        return Err(ConfigError::new(
+            field,
+            format!("must be an HTTP header name (got {name:?})"),
+        ));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+fn is_visible_ascii(b: u8) -> bool {
+    b.is_ascii_graphic()
+}
+
+/// Prints 90 as `90` and 33.33 as `33.33`, the way the user wrote them.
+fn fmt_number(value: f64) -> String {
+    format!("{value}")
+}

@@ -1,0 +1,127 @@
+//! Which environment one request goes to, from the headers it carries.
+//!
+//! The host passes a header reader so that headers are fetched lazily: the first affinity
+//! header present and non-empty wins, and later ones are never read.
+
+use crate::config::Config;
+use crate::environment::Environment;
+use crate::routing::Split;
+
+/// How the environment was chosen (for tests and debug logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Override,
+    Affinity,
+    Keyless,
+}
+
+pub fn choose_environment(
+    config: &Config,
+    split: Split,
+    read_header: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
+    keyless_bucket: &mut dyn FnMut() -> u32,
+) -> (Environment, Reason) {
+    if let Some(name) = &config.override_header {
+        if let Some(env) = read_header(name).and_then(|v| Environment::from_bytes(&v)) {
+            return (env, Reason::Override);
+        }
+    }
+    for name in &config.affinity_headers {
+        if let Some(value) = read_header(name).filter(|v| !v.is_empty()) {
+            return (split.pick_for_key(&value), Reason::Affinity);
+        }
+    }
+    (split.pick(keyless_bucket()), Reason::Keyless)
+}
+
+/// True when the request path (query string ignored) is the status endpoint's.
+pub fn is_status_path(config: &Config, path: &[u8]) -> bool {
+    let without_query = path
+        .iter()
+        .position(|&b| b == b'?')
+        .map_or(path, |at| &path[..at]);
+    without_query == config.status_path.as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(extra: &str) -> Config {
+        let json = format!(
+            r#"{{"environments": {{
+                "blue": {{"cluster": "b", "weight": 50, "api_key": "kb"}},
+                "green": {{"cluster": "g", "weight": 50, "api_key": "kg"}}}},
+                "affinity_headers": ["x-session-id", "x-request-id"] {extra}}}"#
+        );
+        Config::parse(json.as_bytes(), &|_| None).unwrap()
+    }
+
+    fn choose(
+        config: &Config,
+        split: Split,
+        headers: &[(&str, &str)],
+    ) -> (Environment, Reason, Vec<String>) {
+        let map: HashMap<&str, &str> = headers.iter().copied().collect();
+        let mut read = Vec::new();
+        let mut reader = |name: &str| {
+            read.push(name.to_string());
+            map.get(name).map(|v| v.as_bytes().to_vec())
+        };
+        let (env, reason) = choose_environment(config, split, &mut reader, &mut || 0);
+        (env, reason, read)
+    }
+
+    #[test]
+    fn first_present_non_empty_affinity_header_wins() {
+        let config = config("");
+        let split = Split::from_green_buckets(5000);
+        let key = "abc";
+        let expected = split.pick_for_key(key.as_bytes());
+        let (env, reason, read) = choose(
+            &config,
+            split,
+            &[("x-session-id", ""), ("x-request-id", key)],
+        );
+        assert_eq!((env, reason), (expected, Reason::Affinity));
+        assert_eq!(read, vec!["x-session-id", "x-request-id"]);
+        let (_, _, read) = choose(
+            &config,
+            split,
+            &[("x-session-id", key), ("x-request-id", "zzz")],
+        );
+        assert_eq!(read, vec!["x-session-id"], "later headers are never read");
+    }
+
+    #[test]
+    fn no_key_picks_by_weight() {
+        let config = config("");
+        let (env, reason, _) = choose(&config, Split::from_green_buckets(1), &[]);
+        assert_eq!((env, reason), (Environment::Green, Reason::Keyless));
+        let (env, _, _) = choose(&config, Split::ALL_BLUE, &[]);
+        assert_eq!(env, Environment::Blue);
+    }
+
+    #[test]
+    fn override_header_only_when_configured() {
+        let with = config(r#", "override_header": "x-relay-env""#);
+        let (env, reason, _) = choose(&with, Split::ALL_BLUE, &[("x-relay-env", "green")]);
+        assert_eq!((env, reason), (Environment::Green, Reason::Override));
+        let (env, reason, _) = choose(&with, Split::ALL_BLUE, &[("x-relay-env", "purple")]);
+        assert_eq!((env, reason), (Environment::Blue, Reason::Keyless));
+        let without = config("");
+        let (env, _, read) = choose(&without, Split::ALL_BLUE, &[("x-relay-env", "green")]);
+        assert_eq!(env, Environment::Blue);
+        assert!(!read.contains(&"x-relay-env".to_string()));
+    }
+
+    #[test]
+    fn status_path_ignores_query() {
+        let config = config("");
+        assert!(is_status_path(&config, b"/relay/status"));
+        assert!(is_status_path(&config, b"/relay/status?x=1"));
+        assert!(!is_status_path(&config, b"/relay/status/x"));
+        assert!(!is_status_path(&config, b"/v1/models"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Envoy stats for the filter. Requests are counted in the VM and flushed on the timer, so the
+//! hot path makes no metric host call; reads add this VM's unflushed deltas.
+
+use std::cell::RefCell;
+
+use log::warn;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
+
+use crate::counters::{weight_gauge_name, Counter, PendingCounts};
+use crate::environment::Environment;
+use crate::status::EnvironmentCounts;
+
+#[derive(Default)]
+struct Ids {
+    counters: [[u32; 4]; 2],
+    weight_gauges: [u32; 2],
+}
+
+thread_local! {
+    static IDS: RefCell<Option<Ids>> = const { RefCell::new(None) };
+    static PENDING: RefCell<PendingCounts> = RefCell::new(PendingCounts::default());
+}
+
+/// Defines the metrics once per VM (Envoy returns the same stat for the same name).
+pub fn define() -> bool {
+    if IDS.with(|ids| ids.borrow().is_some()) {
+        return true;
+    }
+    let mut ids = Ids::default();
+    for env in Environment::ALL {
+        for counter in Counter::ALL {
+            match hostcalls::define_metric(MetricType::Counter, &counter.metric_name(env)) {
+                Ok(id) => ids.counters[env.index()][counter.index()] = id,
+                Err(status) => {
+                    warn!(
+                        "defining metric {} failed: {status:?}",
+                        counter.metric_name(env)
+                    );
+                    return false;
+                }
+            }
+        }
+        match hostcalls::define_metric(MetricType::Gauge, &weight_gauge_name(env)) {
+            Ok(id) => ids.weight_gauges[env.index()] = id,
+            Err(status) => {
+                warn!(
+                    "defining metric {} failed: {status:?}",
+                    weight_gauge_name(env)
+                );
+                return false;
+            }
+        }
+    }
+    IDS.with(|slot| *slot.borrow_mut() = Some(ids));
+    true
+}
+
+/// Hot path: a plain add in VM memory.
+pub fn count(env: Environment, counter: Counter) {
+    PENDING.with(|pending| pending.borrow_mut().add(env, counter));
+}
+
+pub fn flush() {
+    let deltas = PENDING.with(|pending| pending.borrow_mut().drain());
+    if deltas.is_empty() {
+        return;
+    }
+    IDS.with(|ids| {
+        let ids = ids.borrow();
+        let Some(ids) = ids.as_ref() else { return };
+        for (env, counter, delta) in deltas {
+            let id = ids.counters[env.index()][counter.index()];
+            if let Err(status) = hostcalls::increment_metric(id, delta as i64) {
+                warn!("flushing {} failed: {status:?}", counter.metric_name(env));
+            }
+        }
+    });
+}
+
+pub fn set_weight(env: Environment, basis_points: u32) {
+    IDS.with(|ids| {
+        if let Some(ids) = ids.borrow().as_ref() {
+            if let Err(status) =
+                hostcalls::record_metric(ids.weight_gauges[env.index()], u64::from(basis_points))
+            {
+                warn!("recording {} failed: {status:?}", weight_gauge_name(env));
+            }
+        }
+    });
+}
+
+/// Whole-Envoy counts (Envoy's stats are process-wide) plus this VM's unflushed deltas.
+pub fn totals() -> [EnvironmentCounts; 2] {
+    let mut out = [EnvironmentCounts::default(); 2];
+    IDS.with(|ids| {
+        let ids = ids.borrow();
+        let Some(ids) = ids.as_ref() else { return };
+        PENDING.with(|pending| {
+            let pending = pending.borrow();
+            for env in Environment::ALL {
+                for counter in Counter::ALL {
+                    let id = ids.counters[env.index()][counter.index()];
+                    let flushed = hostcalls::get_metric(id).unwrap_or(0);
+                    out[env.index()].counts[counter.index()] = flushed + pending.get(env, counter);
+                }
+            }
+        });
+    });
+    out
+}

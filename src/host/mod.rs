@@ -1,0 +1,19 @@
+//! The thin host layer: reads inputs from Envoy, calls the pure core, applies its decision.
+//! Only compiled for the proxy-wasm VM (wasm32).
+
+mod calls;
+mod metrics;
+mod root;
+mod runtime;
+mod stream;
+mod vm;
+
+use proxy_wasm::types::LogLevel;
+
+proxy_wasm::main! {{
+    // Info: the hot path only logs at debug, which this level filters before formatting.
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> {
+        Box::new(root::RelayRoot::default())
+    });
+}}

@@ -1,0 +1,119 @@
+//! One HTTP request: choose the environment, rewrite cluster and key, label the answer.
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+
+use crate::counters::{parse_status, Counter};
+use crate::decision::{choose_environment, is_status_path};
+use crate::environment::Environment;
+use crate::openai_error::error_body;
+use crate::status::{render, StatusInput};
+
+use super::runtime::Runtime;
+use super::{calls, metrics, vm};
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+pub struct RelayStream {
+    runtime: Option<Rc<Runtime>>,
+    /// Where this request went; `None` for requests the filter answered itself.
+    env: Option<Environment>,
+}
+
+impl RelayStream {
+    pub fn new(runtime: Option<Rc<Runtime>>) -> RelayStream {
+        RelayStream { runtime, env: None }
+    }
+
+    /// Rewrites the request for `env`. `false` if the host refused a header, in which case the
+    /// request must not go on: a client-sent cluster header or key could otherwise survive.
+    fn route_to(runtime: &Runtime, env: Environment) -> bool {
+        let target = runtime.config.environment(env);
+        if !calls::set_request_header(&runtime.config.cluster_header, &target.cluster) {
+            return false;
+        }
+        vm::clear_route_cache();
+        calls::set_request_header("authorization", target.api_key.authorization())
+            && calls::set_request_header("x-environment", env.as_str())
+    }
+
+    fn answer_status(runtime: &Runtime) {
+        let method = calls::request_header(":method").unwrap_or_default();
+        if method != b"GET" && method != b"HEAD" {
+            let body = error_body(
+                "the status endpoint only answers GET",
+                "invalid_request_error",
+                None,
+                None,
+            );
+            calls::send_response(405, &[JSON, ("allow", "GET, HEAD")], body.as_bytes());
+            return;
+        }
+        metrics::flush();
+        let body = render(&StatusInput {
+            config: &runtime.config,
+            effective: runtime.split.get(),
+            counts: metrics::totals(),
+            loaded_at_ms: runtime.loaded_at_ms,
+            now_ms: calls::now_ms(),
+        });
+        calls::send_response(200, &[JSON, ("cache-control", "no-store")], body.as_bytes());
+    }
+}
+
+impl Context for RelayStream {}
+
+impl HttpContext for RelayStream {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let Some(runtime) = self.runtime.clone() else {
+            let body = error_body(
+                "the relay filter has no configuration",
+                "server_error",
+                None,
+                None,
+            );
+            calls::send_response(503, &[JSON], body.as_bytes());
+            return Action::Pause;
+        };
+        if let Some(path) = calls::request_header(":path") {
+            if is_status_path(&runtime.config, &path) {
+                Self::answer_status(&runtime);
+                return Action::Pause;
+            }
+        }
+        let (env, _reason) = choose_environment(
+            &runtime.config,
+            runtime.split.get(),
+            &mut calls::request_header,
+            &mut vm::keyless_bucket,
+        );
+        if !Self::route_to(&runtime, env) {
+            let body = error_body(
+                "the relay filter could not route the request",
+                "server_error",
+                None,
+                None,
+            );
+            calls::send_response(500, &[JSON], body.as_bytes());
+            return Action::Pause;
+        }
+        metrics::count(env, Counter::Requests);
+        self.env = Some(env);
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let Some(env) = self.env {
+            let _labelled = calls::set_response_header("x-relay-environment", env.as_str());
+            let class = calls::response_header(":status")
+                .and_then(|status| parse_status(&status))
+                .and_then(Counter::for_status);
+            if let Some(class) = class {
+                metrics::count(env, class);
+            }
+        }
+        Action::Continue
+    }
+}

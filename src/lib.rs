@@ -1,0 +1,17 @@
+//! bluegreen-relay: a proxy-wasm HTTP filter for sticky blue/green and canary releases of an
+//! OpenAI-compatible AI relay.
+//!
+//! Everything that decides something lives in pure modules (no `proxy_wasm` import) that are
+//! unit-tested natively; `host` only reads inputs from Envoy, calls the core and applies the result.
+
+pub mod config;
+pub mod counters;
+pub mod decision;
+pub mod environment;
+pub mod openai_error;
+pub mod routing;
+pub mod secret;
+pub mod status;
+
+#[cfg(target_arch = "wasm32")]
+mod host;

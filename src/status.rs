@@ -1,0 +1,188 @@
+//! The status endpoint's JSON. Built from counts the host gathered for the whole Envoy;
+//! it carries cluster names, weights and counts — never a key.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::counters::Counter;
+use crate::environment::Environment;
+use crate::routing::Split;
+
+/// Whole-Envoy counts for one environment.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EnvironmentCounts {
+    pub counts: [u64; 4],
+}
+
+impl EnvironmentCounts {
+    pub fn get(&self, counter: Counter) -> u64 {
+        self.counts[counter.index()]
+    }
+}
+
+pub struct StatusInput<'a> {
+    pub config: &'a Config,
+    /// The split in force now (the configured one, unless health or rollback changed it).
+    pub effective: Split,
+    pub counts: [EnvironmentCounts; 2],
+    pub loaded_at_ms: u64,
+    pub now_ms: u64,
+}
+
+#[derive(Serialize)]
+struct StatusView<'a> {
+    active: Environment,
+    version: Option<&'a str>,
+    config_loaded_at: String,
+    config_loaded_at_ms: u64,
+    now: String,
+    total_requests: u64,
+    green_traffic_ratio: f64,
+    environments: EnvironmentsView<'a>,
+}
+
+#[derive(Serialize)]
+struct EnvironmentsView<'a> {
+    blue: EnvironmentView<'a>,
+    green: EnvironmentView<'a>,
+}
+
+#[derive(Serialize)]
+struct EnvironmentView<'a> {
+    cluster: &'a str,
+    role: &'static str,
+    weight: f64,
+    effective_weight: f64,
+    requests: u64,
+    responses: ResponsesView,
+}
+
+#[derive(Serialize)]
+struct ResponsesView {
+    #[serde(rename = "2xx")]
+    ok: u64,
+    #[serde(rename = "4xx")]
+    client_error: u64,
+    #[serde(rename = "5xx")]
+    server_error: u64,
+}
+
+pub fn render(input: &StatusInput<'_>) -> String {
+    let view_of = |env: Environment| {
+        let counts = input.counts[env.index()];
+        let config = input.config.environment(env);
+        EnvironmentView {
+            cluster: &config.cluster,
+            role: if env == input.config.active {
+                "active"
+            } else {
+                "candidate"
+            },
+            weight: percent(config.weight_bp),
+            effective_weight: percent(input.effective.buckets(env)),
+            requests: counts.get(Counter::Requests),
+            responses: ResponsesView {
+                ok: counts.get(Counter::Responses2xx),
+                client_error: counts.get(Counter::Responses4xx),
+                server_error: counts.get(Counter::Responses5xx),
+            },
+        }
+    };
+    let blue = view_of(Environment::Blue);
+    let green = view_of(Environment::Green);
+    let total = blue.requests + green.requests;
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        green.requests as f64 / total as f64
+    };
+    let view = StatusView {
+        active: input.config.active,
+        version: input.config.version.as_deref(),
+        config_loaded_at: rfc3339_utc(input.loaded_at_ms),
+        config_loaded_at_ms: input.loaded_at_ms,
+        now: rfc3339_utc(input.now_ms),
+        total_requests: total,
+        green_traffic_ratio: (ratio * 10_000.0).round() / 10_000.0,
+        environments: EnvironmentsView { blue, green },
+    };
+    serde_json::to_string(&view).unwrap_or_else(|_| "{}".to_string())
+}
+
+fn percent(basis_points: u32) -> f64 {
+    f64::from(basis_points) / 100.0
+}
+
+/// `2026-11-25T12:00:00.123Z` from Unix milliseconds (proleptic Gregorian, UTC).
+pub fn rfc3339_utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn config() -> Config {
+        let json = r#"{"version": "v7", "environments": {
+            "blue": {"cluster": "relay_blue", "weight": 90, "api_key": "sk-blue-secret"},
+            "green": {"cluster": "relay_green", "weight": 10, "api_key": "sk-green-secret"}}}"#;
+        Config::parse(json.as_bytes(), &|_| None).unwrap()
+    }
+
+    #[test]
+    fn renders_counts_and_ratio_without_keys() {
+        let config = config();
+        let mut blue = EnvironmentCounts::default();
+        blue.counts[Counter::Requests.index()] = 30;
+        blue.counts[Counter::Responses2xx.index()] = 29;
+        let mut green = EnvironmentCounts::default();
+        green.counts[Counter::Requests.index()] = 10;
+        green.counts[Counter::Responses5xx.index()] = 1;
+        let text = render(&StatusInput {
+            config: &config,
+            effective: Split::ALL_BLUE,
+            counts: [blue, green],
+            loaded_at_ms: 1_764_072_000_000,
+            now_ms: 1_764_072_001_000,
+        });
+        assert!(!text.contains("sk-"), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["active"], "blue");
+        assert_eq!(v["version"], "v7");
+        assert_eq!(v["total_requests"], 40);
+        assert_eq!(v["green_traffic_ratio"], 0.25);
+        assert_eq!(v["environments"]["blue"]["cluster"], "relay_blue");
+        assert_eq!(v["environments"]["blue"]["weight"], 90.0);
+        assert_eq!(v["environments"]["green"]["effective_weight"], 0.0);
+        assert_eq!(v["environments"]["green"]["role"], "candidate");
+        assert_eq!(v["environments"]["green"]["responses"]["5xx"], 1);
+        assert_eq!(v["config_loaded_at"], "2025-11-25T12:00:00.000Z");
+    }
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339_utc(1_795_609_384_567), "2026-11-25T12:23:04.567Z");
+    }
+}
