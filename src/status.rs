@@ -6,6 +6,9 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::counters::Counter;
 use crate::environment::Environment;
+use crate::health::{Health, HealthRecord};
+use crate::policy::Mode;
+use crate::rollback::Trip;
 use crate::routing::Split;
 
 /// Whole-Envoy counts for one environment.
@@ -20,11 +23,36 @@ impl EnvironmentCounts {
     }
 }
 
+/// Health and rollback state as the worker answering the status request last read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthView {
+    /// False when no `health_check` is configured: every environment then counts as healthy.
+    pub probing: bool,
+    pub records: [HealthRecord; 2],
+    /// The candidate's trip while it holds traffic back.
+    pub trips: [Option<Trip>; 2],
+    pub routable: [bool; 2],
+    pub mode: Mode,
+}
+
+impl Default for HealthView {
+    fn default() -> HealthView {
+        HealthView {
+            probing: false,
+            records: Default::default(),
+            trips: [None, None],
+            routable: [true, true],
+            mode: Mode::Normal,
+        }
+    }
+}
+
 pub struct StatusInput<'a> {
     pub config: &'a Config,
     /// The split in force now (the configured one, unless health or rollback changed it).
     pub effective: Split,
     pub counts: [EnvironmentCounts; 2],
+    pub health: &'a HealthView,
     pub loaded_at_ms: u64,
     pub now_ms: u64,
 }
@@ -38,6 +66,8 @@ struct StatusView<'a> {
     now: String,
     total_requests: u64,
     green_traffic_ratio: f64,
+    routing_mode: Mode,
+    health_checks: bool,
     environments: EnvironmentsView<'a>,
 }
 
@@ -55,6 +85,21 @@ struct EnvironmentView<'a> {
     effective_weight: f64,
     requests: u64,
     responses: ResponsesView,
+    health: Health,
+    routable: bool,
+    last_probe_at: Option<String>,
+    latency_ms: Option<u64>,
+    last_failure: Option<&'a str>,
+    consecutive_failures: u32,
+    tripped: Option<TripView>,
+}
+
+#[derive(Serialize)]
+struct TripView {
+    error_rate: f64,
+    requests: u64,
+    at: String,
+    until: String,
 }
 
 #[derive(Serialize)]
@@ -71,6 +116,9 @@ pub fn render(input: &StatusInput<'_>) -> String {
     let view_of = |env: Environment| {
         let counts = input.counts[env.index()];
         let config = input.config.environment(env);
+        let health = input.health;
+        let record = &health.records[env.index()];
+        let probed = health.probing && record.last_probe_ms > 0;
         EnvironmentView {
             cluster: &config.cluster,
             role: if env == input.config.active {
@@ -86,6 +134,22 @@ pub fn render(input: &StatusInput<'_>) -> String {
                 client_error: counts.get(Counter::Responses4xx),
                 server_error: counts.get(Counter::Responses5xx),
             },
+            health: if health.probing {
+                record.health
+            } else {
+                Health::Healthy
+            },
+            routable: health.routable[env.index()],
+            last_probe_at: probed.then(|| rfc3339_utc(record.last_probe_ms)),
+            latency_ms: probed.then_some(record.latency_ms),
+            last_failure: record.last_failure.as_deref().filter(|_| health.probing),
+            consecutive_failures: record.consecutive_failures,
+            tripped: health.trips[env.index()].map(|trip| TripView {
+                error_rate: (trip.error_rate * 10_000.0).round() / 10_000.0,
+                requests: trip.requests,
+                at: rfc3339_utc(trip.at_ms),
+                until: rfc3339_utc(trip.until_ms),
+            }),
         }
     };
     let blue = view_of(Environment::Blue);
@@ -104,6 +168,8 @@ pub fn render(input: &StatusInput<'_>) -> String {
         now: rfc3339_utc(input.now_ms),
         total_requests: total,
         green_traffic_ratio: (ratio * 10_000.0).round() / 10_000.0,
+        routing_mode: input.health.mode,
+        health_checks: input.health.probing,
         environments: EnvironmentsView { blue, green },
     };
     serde_json::to_string(&view).unwrap_or_else(|_| "{}".to_string())
@@ -162,6 +228,7 @@ mod tests {
             config: &config,
             effective: Split::ALL_BLUE,
             counts: [blue, green],
+            health: &HealthView::default(),
             loaded_at_ms: 1_764_072_000_000,
             now_ms: 1_764_072_001_000,
         });
@@ -177,6 +244,52 @@ mod tests {
         assert_eq!(v["environments"]["green"]["role"], "candidate");
         assert_eq!(v["environments"]["green"]["responses"]["5xx"], 1);
         assert_eq!(v["config_loaded_at"], "2025-11-25T12:00:00.000Z");
+        assert_eq!(v["routing_mode"], "normal");
+        assert_eq!(v["environments"]["green"]["health"], "healthy");
+        assert!(v["environments"]["green"]["tripped"].is_null());
+    }
+
+    #[test]
+    fn renders_health_and_trip() {
+        let config = config();
+        let mut health = HealthView {
+            probing: true,
+            routable: [true, false],
+            mode: Mode::CandidateHeld,
+            ..HealthView::default()
+        };
+        health.records[1].health = Health::Unhealthy;
+        health.records[1].last_probe_ms = 1_000;
+        health.records[1].latency_ms = 12;
+        health.records[1].consecutive_failures = 3;
+        health.records[1].last_failure = Some("503 from /v1/models".to_string());
+        health.trips[1] = Some(Trip {
+            at_ms: 1_000,
+            until_ms: 301_000,
+            error_rate: 0.123456,
+            requests: 40,
+        });
+        let text = render(&StatusInput {
+            config: &config,
+            effective: Split::ALL_BLUE,
+            counts: [EnvironmentCounts::default(); 2],
+            health: &health,
+            loaded_at_ms: 0,
+            now_ms: 0,
+        });
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let green = &v["environments"]["green"];
+        assert_eq!(v["routing_mode"], "candidate_held");
+        assert_eq!(green["health"], "unhealthy");
+        assert_eq!(green["routable"], false);
+        assert_eq!(green["latency_ms"], 12);
+        assert_eq!(green["last_failure"], "503 from /v1/models");
+        assert_eq!(green["consecutive_failures"], 3);
+        assert_eq!(green["last_probe_at"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(green["tripped"]["error_rate"], 0.1235);
+        assert_eq!(green["tripped"]["until"], "1970-01-01T00:05:01.000Z");
+        assert_eq!(v["environments"]["blue"]["health"], "unknown");
+        assert!(v["environments"]["blue"]["last_probe_at"].is_null());
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! Every refusal names the field, the rule and the value; no key is ever part of a message.
 
 mod error;
+mod health;
 mod raw;
 mod validate;
 
 pub use error::ConfigError;
+pub use health::{AutoRollback, HealthCheck};
 pub use raw::RawConfig;
 
 use crate::environment::Environment;
@@ -23,6 +25,8 @@ pub struct Config {
     pub override_header: Option<String>,
     pub status_path: String,
     pub version: Option<String>,
+    pub health_check: Option<HealthCheck>,
+    pub auto_rollback: Option<AutoRollback>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +35,8 @@ pub struct EnvironmentConfig {
     /// Weight in basis points of a percent (0..=10000).
     pub weight_bp: u32,
     pub api_key: ApiKey,
+    /// `:authority` of the filter's probes.
+    pub authority: String,
 }
 
 impl Config {

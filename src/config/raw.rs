@@ -19,6 +19,10 @@ pub struct RawConfig {
     pub status_path: String,
     #[serde(default)]
     pub version: Option<String>,
+    #[serde(default)]
+    pub health_check: Option<super::health::RawHealthCheck>,
+    #[serde(default)]
+    pub auto_rollback: Option<super::health::RawAutoRollback>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +41,9 @@ pub struct RawEnvironment {
     pub api_key: Option<String>,
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// `:authority` for the filter's own probes (default: the cluster name).
+    #[serde(default)]
+    pub authority: Option<String>,
 }
 
 // Hand-written so an inline key can never be printed.
@@ -47,6 +54,7 @@ impl std::fmt::Debug for RawEnvironment {
             .field("weight", &self.weight)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("api_key_env", &self.api_key_env)
+            .field("authority", &self.authority)
             .finish()
     }
 }

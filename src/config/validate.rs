@@ -75,6 +75,14 @@ pub fn validate(
             ));
         }
     }
+    let health_check = raw
+        .health_check
+        .map(super::health::validate_health_check)
+        .transpose()?;
+    let auto_rollback = raw
+        .auto_rollback
+        .map(super::health::validate_auto_rollback)
+        .transpose()?;
     Ok(Config {
         environments: [blue, green],
         active,
@@ -83,6 +91,8 @@ pub fn validate(
         override_header,
         status_path: raw.status_path,
         version: raw.version,
+        health_check,
+        auto_rollback,
     })
 }
 
@@ -136,7 +146,15 @@ fn environment(
             )?
         }
     };
+    let authority = raw.authority.clone().unwrap_or_else(|| raw.cluster.clone());
+    if authority.is_empty() || !authority.bytes().all(is_visible_ascii) {
+        return Err(ConfigError::new(
+            field("authority"),
+            format!("must be a host name (got {authority:?})"),
+        ));
+    }
     Ok(EnvironmentConfig {
+        authority,
         cluster: raw.cluster.clone(),
         weight_bp,
         api_key,

@@ -2,6 +2,7 @@
 //! hot path makes no metric host call; reads add this VM's unflushed deltas.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use log::warn;
 use proxy_wasm::hostcalls;
@@ -20,6 +21,41 @@ struct Ids {
 thread_local! {
     static IDS: RefCell<Option<Ids>> = const { RefCell::new(None) };
     static PENDING: RefCell<PendingCounts> = RefCell::new(PendingCounts::default());
+    static NAMED: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+}
+
+/// The id of an occasional metric (probes, health, rollbacks), defined on first use.
+/// Not for the hot path: it looks the name up in a map.
+fn named(kind: MetricType, name: &str) -> Option<u32> {
+    if let Some(id) = NAMED.with(|map| map.borrow().get(name).copied()) {
+        return Some(id);
+    }
+    match hostcalls::define_metric(kind, name) {
+        Ok(id) => {
+            NAMED.with(|map| map.borrow_mut().insert(name.to_string(), id));
+            Some(id)
+        }
+        Err(status) => {
+            warn!("defining metric {name} failed: {status:?}");
+            None
+        }
+    }
+}
+
+pub fn increment_named(name: &str, delta: u64) {
+    if let Some(id) = named(MetricType::Counter, name) {
+        if let Err(status) = hostcalls::increment_metric(id, delta as i64) {
+            warn!("incrementing {name} failed: {status:?}");
+        }
+    }
+}
+
+pub fn set_named_gauge(name: &str, value: u64) {
+    if let Some(id) = named(MetricType::Gauge, name) {
+        if let Err(status) = hostcalls::record_metric(id, value) {
+            warn!("recording {name} failed: {status:?}");
+        }
+    }
 }
 
 /// Defines the metrics once per VM (Envoy returns the same stat for the same name).

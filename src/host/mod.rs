@@ -2,9 +2,14 @@
 //! Only compiled for the proxy-wasm VM (wasm32).
 
 mod calls;
+mod keys;
 mod metrics;
+mod probe;
+mod rollback_window;
 mod root;
+mod routing_state;
 mod runtime;
+mod shared;
 mod stream;
 mod vm;
 

@@ -1,5 +1,8 @@
-//! The root context: validates the configuration, runs the timer, creates streams.
+//! The root context: validates the configuration, runs the timer (flush counters, probe when
+//! holding the lease, re-read shared health), creates streams.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -9,20 +12,45 @@ use proxy_wasm::types::ContextType;
 
 use crate::config::{Config, ConfigError};
 use crate::environment::Environment;
+use crate::routing::fnv1a64;
 
+use super::probe::Prober;
 use super::runtime::Runtime;
 use super::stream::RelayStream;
-use super::{calls, metrics};
+use super::{calls, keys, metrics, rollback_window, routing_state, shared};
 
-/// How often counters are flushed to Envoy's stats (and, later, health state is read).
+/// How often counters are flushed and shared health is re-read; probes follow their own interval.
 const TICK: Duration = Duration::from_millis(200);
 
 #[derive(Default)]
 pub struct RelayRoot {
     runtime: Option<Rc<Runtime>>,
+    prober: Option<Prober>,
+    /// fnv1a64 of the configuration bytes: a root context whose version is not the one last
+    /// published in shared data is stale (draining after a reload) and must not probe.
+    config_version: u64,
+}
+
+impl RelayRoot {
+    fn is_current(&self) -> bool {
+        let (bytes, _) = shared::get(keys::CONFIG_VERSION);
+        bytes.as_deref() == Some(self.config_version.to_string().as_bytes())
+    }
 }
 
 impl Context for RelayRoot {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        if let (Some(prober), Some(runtime)) = (self.prober.as_mut(), self.runtime.as_ref()) {
+            prober.on_response(&runtime.config, token_id, body_size);
+        }
+    }
+
     fn on_done(&mut self) -> bool {
         metrics::flush();
         true
@@ -51,11 +79,20 @@ impl RootContext for RelayRoot {
             );
             return false;
         }
-        let runtime = Runtime::new(config, calls::now_ms());
+        let now = calls::now_ms();
+        self.config_version = fnv1a64(&bytes);
+        shared::set(
+            keys::CONFIG_VERSION,
+            self.config_version.to_string().as_bytes(),
+        );
+        let owner = RandomState::new().hash_one(now);
+        self.prober = Some(Prober::new(owner, self.config_version));
+        let runtime = Runtime::new(config, now);
         for env in Environment::ALL {
             metrics::set_weight(env, runtime.split.get().buckets(env));
         }
         info!("{}", describe(&runtime.config));
+        routing_state::refresh(&runtime, now, true);
         self.runtime = Some(Rc::new(runtime));
         calls::set_tick_period(TICK);
         true
@@ -63,6 +100,16 @@ impl RootContext for RelayRoot {
 
     fn on_tick(&mut self) {
         metrics::flush();
+        let Some(runtime) = self.runtime.clone() else {
+            return;
+        };
+        let now = calls::now_ms();
+        let is_current = self.is_current();
+        rollback_window::flush(&runtime.config, now);
+        if let Some(prober) = self.prober.as_mut() {
+            prober.tick(&runtime.config, now, is_current);
+        }
+        routing_state::refresh(&runtime, now, is_current);
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -78,12 +125,14 @@ impl RootContext for RelayRoot {
 fn describe(config: &Config) -> String {
     let weight = |env| config.environment(env).weight_bp as f64 / 100.0;
     format!(
-        "configuration loaded: version {}, active {}, blue {} % -> {}, green {} % -> {}",
+        "configuration loaded: version {}, active {}, blue {} % -> {}, green {} % -> {}, health checks {}, auto rollback {}",
         config.version.as_deref().unwrap_or("(none)"),
         config.active.as_str(),
         weight(Environment::Blue),
         config.environment(Environment::Blue).cluster,
         weight(Environment::Green),
         config.environment(Environment::Green).cluster,
+        if config.health_check.is_some() { "on" } else { "off" },
+        if config.auto_rollback.is_some() { "on" } else { "off" },
     )
 }

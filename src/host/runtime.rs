@@ -1,24 +1,32 @@
 //! What one root context's configuration gives its streams: the validated config and the split
 //! in force, shared by `Rc` (one VM is single-threaded).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::config::Config;
 use crate::routing::Split;
+use crate::status::HealthView;
 
 pub struct Runtime {
     pub config: Config,
     /// The split requests use now; the timer updates it from health and rollback state.
     pub split: Cell<Split>,
+    /// Health as last read from shared data, for the status endpoint.
+    pub health: RefCell<HealthView>,
     pub loaded_at_ms: u64,
 }
 
 impl Runtime {
     pub fn new(config: Config, loaded_at_ms: u64) -> Runtime {
-        let split = Cell::new(config.configured_split());
+        // Until the first tick has read shared health: a candidate that was never validated gets
+        // nothing when probes are configured.
+        let split = Cell::new(
+            crate::policy::decide(&config, Default::default(), config.health_check.is_some()).split,
+        );
         Runtime {
             config,
             split,
+            health: RefCell::new(HealthView::default()),
             loaded_at_ms,
         }
     }

@@ -12,7 +12,7 @@ use crate::openai_error::error_body;
 use crate::status::{render, StatusInput};
 
 use super::runtime::Runtime;
-use super::{calls, metrics, vm};
+use super::{calls, metrics, rollback_window, vm};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
@@ -56,6 +56,7 @@ impl RelayStream {
             config: &runtime.config,
             effective: runtime.split.get(),
             counts: metrics::totals(),
+            health: &runtime.health.borrow(),
             loaded_at_ms: runtime.loaded_at_ms,
             now_ms: calls::now_ms(),
         });
@@ -112,6 +113,11 @@ impl HttpContext for RelayStream {
                 .and_then(Counter::for_status);
             if let Some(class) = class {
                 metrics::count(env, class);
+            }
+            if let Some(runtime) = &self.runtime {
+                if runtime.config.auto_rollback.is_some() && env != runtime.config.active {
+                    rollback_window::count(class == Some(Counter::Responses5xx));
+                }
             }
         }
         Action::Continue

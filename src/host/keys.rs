@@ -1,0 +1,16 @@
+//! Names of the shared-data keys. Health and rollback state are keyed by environment and
+//! cluster, so they survive configuration reloads but not a change of cluster.
+
+use crate::environment::Environment;
+
+pub const LEASE: &str = "bluegreen.lease";
+pub const CONFIG_VERSION: &str = "bluegreen.config_version";
+pub const MODE: &str = "bluegreen.mode";
+
+pub fn health(env: Environment, cluster: &str) -> String {
+    format!("bluegreen.health.{}.{cluster}", env.as_str())
+}
+
+pub fn rollback(env: Environment, cluster: &str) -> String {
+    format!("bluegreen.rollback.{}.{cluster}", env.as_str())
+}
