@@ -35,11 +35,53 @@ pub struct EnvironmentConfig {
     /// Weight in basis points of a percent (0..=10000).
     pub weight_bp: u32,
     pub api_key: ApiKey,
+    /// The cluster requests are routed to: `failover_cluster` when set, else `cluster`.
+    pub route_cluster: String,
     /// `:authority` of the filter's probes.
     pub authority: String,
 }
 
+/// What a plugin configuration asks the module to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plugin {
+    /// The HTTP filter in the listener: routing, keys, status, probes.
+    Relay(Box<Config>),
+    /// The upstream filter on one environment's cluster (per-attempt key injection).
+    Upstream(Environment),
+}
+
+impl Plugin {
+    pub fn parse(
+        json: &[u8],
+        lookup_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Plugin, ConfigError> {
+        // Only a document with a top-level `upstream` is the upstream form; anything else is
+        // parsed (and refused) as the relay configuration, with its messages.
+        if let Ok(raw) = serde_json::from_slice::<raw::RawUpstreamPlugin>(json) {
+            let env =
+                Environment::from_bytes(raw.upstream.environment.as_bytes()).ok_or_else(|| {
+                    ConfigError::new(
+                        "upstream.environment",
+                        format!(
+                            "must be \"blue\" or \"green\" (got {:?})",
+                            raw.upstream.environment
+                        ),
+                    )
+                })?;
+            return Ok(Plugin::Upstream(env));
+        }
+        Config::parse(json, lookup_env).map(|config| Plugin::Relay(Box::new(config)))
+    }
+}
+
 impl Config {
+    /// True when requests are routed through failover clusters (retries change environment).
+    pub fn has_failover(&self) -> bool {
+        self.environments
+            .iter()
+            .any(|e| e.route_cluster != e.cluster)
+    }
+
     /// Parses and validates `json`; `lookup_env` reads the process environment (injected so the
     /// rule can be tested without touching the real environment).
     pub fn parse(

@@ -44,6 +44,10 @@ pub struct RawEnvironment {
     /// `:authority` for the filter's own probes (default: the cluster name).
     #[serde(default)]
     pub authority: Option<String>,
+    /// Where requests are routed when set: an aggregate cluster [this env, the other env] whose
+    /// retries move to the other environment. Probes still go to `cluster`.
+    #[serde(default)]
+    pub failover_cluster: Option<String>,
 }
 
 // Hand-written so an inline key can never be printed.
@@ -55,6 +59,7 @@ impl std::fmt::Debug for RawEnvironment {
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("api_key_env", &self.api_key_env)
             .field("authority", &self.authority)
+            .field("failover_cluster", &self.failover_cluster)
             .finish()
     }
 }
@@ -73,4 +78,18 @@ pub fn default_cluster_header() -> String {
 
 pub fn default_status_path() -> String {
     "/relay/status".to_string()
+}
+
+/// The configuration of the same module loaded as an upstream HTTP filter on an environment's
+/// cluster: it re-injects that environment's key on every attempt (retries included).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamPlugin {
+    pub upstream: RawUpstream,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    pub environment: String,
 }

@@ -261,3 +261,51 @@ fn other_fields() {
         "invalid configuration: version: must be 1 to 128 visible ASCII characters (got \"\")"
     );
 }
+
+#[test]
+fn failover_cluster_routes_requests_but_not_probes() {
+    let mut value = base();
+    value["environments"]["green"]["failover_cluster"] = json!("relay_green_failover");
+    let config = parse(&value).unwrap();
+    let green = config.environment(Environment::Green);
+    assert_eq!(
+        (green.cluster.as_str(), green.route_cluster.as_str()),
+        ("relay_green", "relay_green_failover")
+    );
+    assert_eq!(
+        config.environment(Environment::Blue).route_cluster,
+        "relay_blue"
+    );
+    assert!(config.has_failover());
+    assert!(!parse(&base()).unwrap().has_failover());
+    assert_eq!(
+        refusal(|v| v["environments"]["green"]["failover_cluster"] = json!("relay_blue")),
+        "invalid configuration: environments.green.failover_cluster: must be an aggregate cluster, not an environment's own cluster (got \"relay_blue\")"
+    );
+}
+
+#[test]
+fn upstream_plugin_form() {
+    let plugin = Plugin::parse(br#"{"upstream": {"environment": "green"}}"#, &env_vars).unwrap();
+    assert_eq!(plugin, Plugin::Upstream(Environment::Green));
+    let err = Plugin::parse(br#"{"upstream": {"environment": "red"}}"#, &env_vars).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid configuration: upstream.environment: must be \"blue\" or \"green\" (got \"red\")"
+    );
+    // Anything else is the relay configuration, refused with its own messages.
+    let err = Plugin::parse(
+        br#"{"upstream": {"environment": "blue"}, "x": 1}"#,
+        &env_vars,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid configuration: upstream: unknown field"),
+        "{err}"
+    );
+    assert!(matches!(
+        Plugin::parse(base().to_string().as_bytes(), &env_vars),
+        Ok(Plugin::Relay(_))
+    ));
+}

@@ -28,6 +28,18 @@ pub fn validate(
             format!("must differ from blue's cluster (got {:?})", green.cluster),
         ));
     }
+    let clusters = [&blue.cluster, &green.cluster];
+    for (env, config) in [(Environment::Blue, &blue), (Environment::Green, &green)] {
+        if config.route_cluster != config.cluster && clusters.contains(&&config.route_cluster) {
+            return Err(ConfigError::new(
+                format!("environments.{}.failover_cluster", env.as_str()),
+                format!(
+                    "must be an aggregate cluster, not an environment's own cluster (got {:?})",
+                    config.route_cluster
+                ),
+            ));
+        }
+    }
     let active = Environment::from_bytes(raw.active.as_bytes()).ok_or_else(|| {
         ConfigError::new(
             "active",
@@ -153,7 +165,18 @@ fn environment(
             format!("must be a host name (got {authority:?})"),
         ));
     }
+    let route_cluster = raw
+        .failover_cluster
+        .clone()
+        .unwrap_or_else(|| raw.cluster.clone());
+    if route_cluster.is_empty() || !route_cluster.bytes().all(is_visible_ascii) {
+        return Err(ConfigError::new(
+            field("failover_cluster"),
+            format!("must be an Envoy cluster name (got {route_cluster:?})"),
+        ));
+    }
     Ok(EnvironmentConfig {
+        route_cluster,
         authority,
         cluster: raw.cluster.clone(),
         weight_bp,

@@ -14,3 +14,8 @@ pub fn health(env: Environment, cluster: &str) -> String {
 pub fn rollback(env: Environment, cluster: &str) -> String {
     format!("bluegreen.rollback.{}.{cluster}", env.as_str())
 }
+
+/// `Bearer <key>` for the upstream filter (see `upstream.rs`).
+pub fn authorization(env: Environment) -> String {
+    format!("bluegreen.authorization.{}", env.as_str())
+}

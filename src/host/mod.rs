@@ -11,6 +11,7 @@ mod routing_state;
 mod runtime;
 mod shared;
 mod stream;
+mod upstream;
 mod vm;
 
 use proxy_wasm::types::LogLevel;

@@ -10,13 +10,14 @@ use log::{error, info};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Plugin};
 use crate::environment::Environment;
 use crate::routing::fnv1a64;
 
 use super::probe::Prober;
 use super::runtime::Runtime;
 use super::stream::RelayStream;
+use super::upstream::{self, UpstreamStream};
 use super::{calls, keys, metrics, rollback_window, routing_state, shared};
 
 /// How often counters are flushed and shared health is re-read; probes follow their own interval.
@@ -29,6 +30,8 @@ pub struct RelayRoot {
     /// fnv1a64 of the configuration bytes: a root context whose version is not the one last
     /// published in shared data is stale (draining after a reload) and must not probe.
     config_version: u64,
+    /// Set when loaded as the upstream filter of one environment's cluster.
+    upstream: Option<Environment>,
 }
 
 impl RelayRoot {
@@ -64,8 +67,18 @@ impl RootContext for RelayRoot {
 
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = calls::plugin_configuration().unwrap_or_default();
-        let config = match Config::parse(&bytes, &|name| std::env::var(name).ok()) {
-            Ok(config) => config,
+        let config = match Plugin::parse(&bytes, &|name| std::env::var(name).ok()) {
+            Ok(Plugin::Relay(config)) => *config,
+            Ok(Plugin::Upstream(env)) => {
+                info!(
+                    "upstream filter for {}: injects its key on every attempt",
+                    env.as_str()
+                );
+                self.upstream = Some(env);
+                upstream::refresh_keys();
+                calls::set_tick_period(TICK);
+                return true;
+            }
             Err(err) => {
                 // Refusing keeps the last good configuration serving (or stops a fresh start).
                 error!("{err}");
@@ -85,6 +98,9 @@ impl RootContext for RelayRoot {
             keys::CONFIG_VERSION,
             self.config_version.to_string().as_bytes(),
         );
+        upstream::publish_keys(
+            Environment::ALL.map(|env| config.environment(env).api_key.authorization()),
+        );
         let owner = RandomState::new().hash_one(now);
         self.prober = Some(Prober::new(owner, self.config_version));
         let runtime = Runtime::new(config, now);
@@ -99,6 +115,10 @@ impl RootContext for RelayRoot {
     }
 
     fn on_tick(&mut self) {
+        if self.upstream.is_some() {
+            upstream::refresh_keys();
+            return;
+        }
         metrics::flush();
         let Some(runtime) = self.runtime.clone() else {
             return;
@@ -113,6 +133,9 @@ impl RootContext for RelayRoot {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        if let Some(env) = self.upstream {
+            return Some(Box::new(UpstreamStream::new(env)));
+        }
         Some(Box::new(RelayStream::new(self.runtime.clone())))
     }
 

@@ -14,6 +14,8 @@ pub struct Runtime {
     /// Health as last read from shared data, for the status endpoint.
     pub health: RefCell<HealthView>,
     pub loaded_at_ms: u64,
+    /// Precomputed `config.has_failover()`, read on every response.
+    pub failover: bool,
 }
 
 impl Runtime {
@@ -24,6 +26,7 @@ impl Runtime {
             crate::policy::decide(&config, Default::default(), config.health_check.is_some()).split,
         );
         Runtime {
+            failover: config.has_failover(),
             config,
             split,
             health: RefCell::new(HealthView::default()),

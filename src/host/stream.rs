@@ -31,12 +31,27 @@ impl RelayStream {
     /// request must not go on: a client-sent cluster header or key could otherwise survive.
     fn route_to(runtime: &Runtime, env: Environment) -> bool {
         let target = runtime.config.environment(env);
-        if !calls::set_request_header(&runtime.config.cluster_header, &target.cluster) {
+        if !calls::set_request_header(&runtime.config.cluster_header, &target.route_cluster) {
             return false;
         }
         vm::clear_route_cache();
         calls::set_request_header("authorization", target.api_key.authorization())
             && calls::set_request_header("x-environment", env.as_str())
+    }
+
+    /// With failover clusters the upstream filter labels the answer with the environment that
+    /// really served it (a retry may have moved it); otherwise it is the one chosen here.
+    fn serving_environment(&self, chosen: Environment) -> Environment {
+        let failover = self.runtime.as_ref().is_some_and(|rt| rt.failover);
+        if failover {
+            if let Some(env) = calls::response_header("x-relay-environment")
+                .and_then(|value| Environment::from_bytes(&value))
+            {
+                return env;
+            }
+        }
+        let _labelled = calls::set_response_header("x-relay-environment", chosen.as_str());
+        chosen
     }
 
     fn answer_status(runtime: &Runtime) {
@@ -60,7 +75,13 @@ impl RelayStream {
             loaded_at_ms: runtime.loaded_at_ms,
             now_ms: calls::now_ms(),
         });
-        calls::send_response(200, &[JSON, ("cache-control", "no-store")], body.as_bytes());
+        // The version header lets a tool see which configuration answered without parsing JSON.
+        let version = runtime.config.version.as_deref().unwrap_or("");
+        calls::send_response(
+            200,
+            &[JSON, ("cache-control", "no-store"), ("x-relay-config-version", version)],
+            body.as_bytes(),
+        );
     }
 }
 
@@ -106,8 +127,8 @@ impl HttpContext for RelayStream {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let Some(env) = self.env {
-            let _labelled = calls::set_response_header("x-relay-environment", env.as_str());
+        if let Some(chosen) = self.env {
+            let env = self.serving_environment(chosen);
             let class = calls::response_header(":status")
                 .and_then(|status| parse_status(&status))
                 .and_then(Counter::for_status);
