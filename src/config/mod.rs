@@ -46,8 +46,9 @@ pub struct EnvironmentConfig {
 pub enum Plugin {
     /// The HTTP filter in the listener: routing, keys, status, probes.
     Relay(Box<Config>),
-    /// The upstream filter on one environment's cluster (per-attempt key injection).
-    Upstream(Environment),
+    /// The upstream filter of a failover cluster (per-attempt key injection): a fixed
+    /// environment, or `None` to read it from each attempt's upstream host metadata.
+    Upstream(Option<Environment>),
 }
 
 impl Plugin {
@@ -58,16 +59,15 @@ impl Plugin {
         // Only a document with a top-level `upstream` is the upstream form; anything else is
         // parsed (and refused) as the relay configuration, with its messages.
         if let Ok(raw) = serde_json::from_slice::<raw::RawUpstreamPlugin>(json) {
-            let env =
-                Environment::from_bytes(raw.upstream.environment.as_bytes()).ok_or_else(|| {
+            let env = match raw.upstream.environment {
+                None => None,
+                Some(name) => Some(Environment::from_bytes(name.as_bytes()).ok_or_else(|| {
                     ConfigError::new(
                         "upstream.environment",
-                        format!(
-                            "must be \"blue\" or \"green\" (got {:?})",
-                            raw.upstream.environment
-                        ),
+                        format!("must be \"blue\" or \"green\" (got {name:?})"),
                     )
-                })?;
+                })?),
+            };
             return Ok(Plugin::Upstream(env));
         }
         Config::parse(json, lookup_env).map(|config| Plugin::Relay(Box::new(config)))

@@ -80,8 +80,8 @@ pub fn default_status_path() -> String {
     "/relay/status".to_string()
 }
 
-/// The configuration of the same module loaded as an upstream HTTP filter on an environment's
-/// cluster: it re-injects that environment's key on every attempt (retries included).
+/// The configuration of the same module loaded as an upstream HTTP filter on a failover
+/// (aggregate) cluster: it injects the key of the environment each attempt reaches.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawUpstreamPlugin {
@@ -91,5 +91,8 @@ pub struct RawUpstreamPlugin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawUpstream {
-    pub environment: String,
+    /// Fixed environment; when absent, each attempt's upstream host metadata
+    /// (`filter_metadata.bluegreen.environment`) says which environment it reached.
+    #[serde(default)]
+    pub environment: Option<String>,
 }

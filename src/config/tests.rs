@@ -287,7 +287,9 @@ fn failover_cluster_routes_requests_but_not_probes() {
 #[test]
 fn upstream_plugin_form() {
     let plugin = Plugin::parse(br#"{"upstream": {"environment": "green"}}"#, &env_vars).unwrap();
-    assert_eq!(plugin, Plugin::Upstream(Environment::Green));
+    assert_eq!(plugin, Plugin::Upstream(Some(Environment::Green)));
+    let plugin = Plugin::parse(br#"{"upstream": {}}"#, &env_vars).unwrap();
+    assert_eq!(plugin, Plugin::Upstream(None));
     let err = Plugin::parse(br#"{"upstream": {"environment": "red"}}"#, &env_vars).unwrap_err();
     assert_eq!(
         err.to_string(),

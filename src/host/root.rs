@@ -30,8 +30,8 @@ pub struct RelayRoot {
     /// fnv1a64 of the configuration bytes: a root context whose version is not the one last
     /// published in shared data is stale (draining after a reload) and must not probe.
     config_version: u64,
-    /// Set when loaded as the upstream filter of one environment's cluster.
-    upstream: Option<Environment>,
+    /// Set when loaded as the upstream filter of a failover cluster.
+    upstream: Option<Option<Environment>>,
 }
 
 impl RelayRoot {
@@ -70,10 +70,11 @@ impl RootContext for RelayRoot {
         let config = match Plugin::parse(&bytes, &|name| std::env::var(name).ok()) {
             Ok(Plugin::Relay(config)) => *config,
             Ok(Plugin::Upstream(env)) => {
-                info!(
-                    "upstream filter for {}: injects its key on every attempt",
-                    env.as_str()
+                let which = env.map_or(
+                    "the environment in each host's metadata",
+                    Environment::as_str,
                 );
+                info!("upstream filter: injects the key of {which} on every attempt");
                 self.upstream = Some(env);
                 upstream::refresh_keys();
                 calls::set_tick_period(TICK);

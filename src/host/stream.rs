@@ -79,7 +79,11 @@ impl RelayStream {
         let version = runtime.config.version.as_deref().unwrap_or("");
         calls::send_response(
             200,
-            &[JSON, ("cache-control", "no-store"), ("x-relay-config-version", version)],
+            &[
+                JSON,
+                ("cache-control", "no-store"),
+                ("x-relay-config-version", version),
+            ],
             body.as_bytes(),
         );
     }

@@ -1,6 +1,8 @@
-//! The module as an upstream HTTP filter on one environment's cluster. Envoy runs upstream
-//! filters once per attempt, so a retry that an aggregate cluster sends to the other environment
-//! carries that environment's key, and the answer is labelled with the environment that served it.
+//! The module as an upstream HTTP filter on a failover (aggregate) cluster. Envoy runs upstream
+//! filters once per attempt, after the host is picked, so a retry that the aggregate cluster
+//! sends to the other environment carries that environment's key, and the answer is labelled
+//! with the environment that served it. The environment comes from the endpoint's metadata
+//! `filter_metadata.bluegreen.environment` (or a fixed one from the configuration).
 
 use std::cell::RefCell;
 
@@ -44,13 +46,29 @@ fn authorization(env: Environment) -> Option<String> {
     AUTHORIZATION.with(|slot| slot.borrow()[env.index()].clone())
 }
 
+/// The environment of the host this attempt reached.
+fn attempt_environment() -> Option<Environment> {
+    let path = vec![
+        "xds",
+        "upstream_host_metadata",
+        "filter_metadata",
+        "bluegreen",
+        "environment",
+    ];
+    proxy_wasm::hostcalls::get_property(path)
+        .ok()
+        .flatten()
+        .and_then(|value| Environment::from_bytes(&value))
+}
+
 pub struct UpstreamStream {
-    env: Environment,
+    fixed: Option<Environment>,
+    env: Option<Environment>,
 }
 
 impl UpstreamStream {
-    pub fn new(env: Environment) -> UpstreamStream {
-        UpstreamStream { env }
+    pub fn new(fixed: Option<Environment>) -> UpstreamStream {
+        UpstreamStream { fixed, env: None }
     }
 }
 
@@ -58,13 +76,18 @@ impl Context for UpstreamStream {}
 
 impl HttpContext for UpstreamStream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(value) = authorization(self.env) else {
+        let Some(env) = self.fixed.or_else(attempt_environment) else {
+            calls::send_response(503, &[("content-type", "application/json")], br#"{"error":{"message":"upstream host has no bluegreen.environment metadata","type":"server_error","param":null,"code":null}}"#);
+            return Action::Pause;
+        };
+        self.env = Some(env);
+        let Some(value) = authorization(env) else {
             // No key published yet: never let the client's or the other environment's key through.
             calls::send_response(503, &[("content-type", "application/json")], br#"{"error":{"message":"relay key not available yet","type":"server_error","param":null,"code":null}}"#);
             return Action::Pause;
         };
         let ok = calls::set_request_header("authorization", &value)
-            && calls::set_request_header("x-environment", self.env.as_str());
+            && calls::set_request_header("x-environment", env.as_str());
         if !ok {
             calls::send_response(500, &[("content-type", "application/json")], br#"{"error":{"message":"the relay filter could not set the key","type":"server_error","param":null,"code":null}}"#);
             return Action::Pause;
@@ -73,7 +96,9 @@ impl HttpContext for UpstreamStream {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let _labelled = calls::set_response_header("x-relay-environment", self.env.as_str());
+        if let Some(env) = self.env {
+            let _labelled = calls::set_response_header("x-relay-environment", env.as_str());
+        }
         Action::Continue
     }
 }

@@ -1,0 +1,223 @@
+//! Where requests go: the exact bucket rule, stickiness, affinity header order,
+//! the keyless random split and the override header. Real Envoy, real wasm.
+
+// Helpers fail the test by panicking; clippy.toml's allow-*-in-tests covers only #[test] fns.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+/// FNV-1a 64, written here from the spec so the test does not trust the filter's copy.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// green iff `fnv1a64(key) % 10000 < round(green_weight * 100)`.
+fn expected(key: &str, green_hundredths: u32) -> &'static str {
+    if fnv1a64(key.as_bytes()) % 10_000 < u64::from(green_hundredths) {
+        "green"
+    } else {
+        "blue"
+    }
+}
+
+#[test]
+fn oracle_matches_published_fnv1a64_vectors() {
+    assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+}
+
+/// Sends one request per random session id; every one must land where the rule says,
+/// both by the relay that answered and by the filter's response header.
+fn assert_exact_split(green_hundredths: u32, sessions: usize) {
+    let stack = start(&config(green_hundredths));
+    let ids = Rng::new().ids(sessions);
+    let mut wrong = Vec::new();
+    let mut want_green = 0;
+    for id in &ids {
+        let want = expected(id, green_hundredths);
+        want_green += usize::from(want == "green");
+        let resp = stack.chat(&[("x-session-id", id)]);
+        let said = resp.header("x-relay-environment").unwrap_or("-");
+        if resp.status != 200 || resp.relay() != want || said != want {
+            wrong.push(format!(
+                "x-session-id {id:?} (bucket {}): want {want}, got status {} from relay {} with x-relay-environment {said}",
+                fnv1a64(id.as_bytes()) % 10_000,
+                resp.status,
+                resp.relay(),
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {sessions} requests misrouted at green {green_hundredths}/10000, e.g.:\n{}",
+        wrong.len(),
+        wrong[..wrong.len().min(10)].join("\n")
+    );
+    assert_eq!(
+        stack.green.total() as usize,
+        want_green,
+        "green relay count"
+    );
+    assert_eq!(
+        stack.blue.total() as usize,
+        sessions - want_green,
+        "blue relay count"
+    );
+}
+
+#[test]
+fn exact_split_green_10() {
+    assert_exact_split(1000, 1000);
+}
+
+#[test]
+fn exact_split_green_33_33() {
+    assert_exact_split(3333, 1000);
+}
+
+#[test]
+fn exact_split_green_50() {
+    assert_exact_split(5000, 1000);
+}
+
+#[test]
+fn exact_split_green_99_99() {
+    assert_exact_split(9999, 1000);
+}
+
+#[test]
+fn exact_split_green_0_and_100() {
+    assert_exact_split(0, 200);
+    assert_exact_split(10_000, 200);
+}
+
+#[test]
+fn a_session_sticks_to_its_environment() {
+    let stack = start(&config(5000));
+    for id in Rng::new().ids(5) {
+        let want = expected(&id, 5000);
+        for n in 0..20 {
+            let resp = stack.chat(&[("x-session-id", &id)]);
+            assert_eq!(resp.relay(), want, "request {n} of session {id:?}");
+            assert_eq!(resp.header("x-relay-environment"), Some(want));
+        }
+    }
+}
+
+/// (what is tested, request headers, expected environment)
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn first_present_non_empty_affinity_header_wins() {
+    let stack = start(&config(5000));
+    let ids = Rng::new().ids(200);
+    // Pairs whose two ids hash to different environments, so each case can tell them apart.
+    let pairs: Vec<(&String, &String)> = ids
+        .iter()
+        .zip(ids.iter().skip(1))
+        .filter(|(a, b)| expected(a, 5000) != expected(b, 5000))
+        .take(10)
+        .collect();
+    assert_eq!(pairs.len(), 10);
+    for (session, request) in pairs {
+        let (by_session, by_request) = (expected(session, 5000), expected(request, 5000));
+        let cases: [Case; 3] = [
+            (
+                "both headers: x-session-id comes first",
+                &[("x-request-id", request), ("x-session-id", session)],
+                by_session,
+            ),
+            (
+                "only x-request-id",
+                &[("x-request-id", request)],
+                by_request,
+            ),
+            (
+                "empty x-session-id is skipped",
+                &[("x-session-id", ""), ("x-request-id", request)],
+                by_request,
+            ),
+        ];
+        for (case, headers, want) in cases {
+            let resp = stack.chat(headers);
+            assert_eq!(resp.relay(), want, "{case}: {headers:?}");
+            assert_eq!(resp.header("x-relay-environment"), Some(want), "{case}");
+        }
+    }
+    // The empty header must really have reached Envoy for the last case to mean anything.
+    let seen_empty = [&stack.blue, &stack.green]
+        .iter()
+        .flat_map(|r| r.requests())
+        .any(|r| r.header("x-session-id") == Some(""));
+    assert!(
+        seen_empty,
+        "no relay saw an empty x-session-id: the client dropped it"
+    );
+}
+
+/// Without an affinity key the split is random by weight (bounds are > 5 sigma wide).
+fn assert_random_split(green_hundredths: u32, requests: usize, green_range: std::ops::Range<u64>) {
+    let mut cfg = config(green_hundredths);
+    cfg["affinity_headers"] = json!(["x-session-id"]);
+    let stack = start(&cfg);
+    for _ in 0..requests {
+        assert_eq!(stack.chat(&[]).status, 200);
+    }
+    let (blue, green) = (stack.blue.total(), stack.green.total());
+    assert_eq!(blue + green, requests as u64);
+    assert!(
+        green_range.contains(&green),
+        "green got {green} of {requests} at weight {green_hundredths}/10000, want {green_range:?}"
+    );
+}
+
+#[test]
+fn no_key_splits_randomly_by_weight() {
+    assert_random_split(5000, 400, 120..281);
+    assert_random_split(1000, 1000, 50..151);
+}
+
+#[test]
+fn override_header_picks_the_environment_when_configured() {
+    let mut cfg = config(5000);
+    cfg["override_header"] = json!("x-relay-env");
+    let stack = start(&cfg);
+    for id in Rng::new().ids(20) {
+        let other = if expected(&id, 5000) == "blue" {
+            "green"
+        } else {
+            "blue"
+        };
+        let resp = stack.chat(&[("x-session-id", &id), ("x-relay-env", other)]);
+        assert_eq!(
+            resp.relay(),
+            other,
+            "x-relay-env: {other} for session {id:?}"
+        );
+        assert_eq!(resp.header("x-relay-environment"), Some(other));
+    }
+}
+
+#[test]
+fn override_header_is_ignored_when_not_configured() {
+    let stack = start(&config(5000));
+    for id in Rng::new().ids(20) {
+        let want = expected(&id, 5000);
+        let other = if want == "blue" { "green" } else { "blue" };
+        let resp = stack.chat(&[("x-session-id", &id), ("x-relay-env", other)]);
+        assert_eq!(
+            resp.relay(),
+            want,
+            "x-relay-env: {other} for session {id:?} must not count"
+        );
+    }
+}

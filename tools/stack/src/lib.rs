@@ -1,0 +1,23 @@
+//! Harness that runs the real Envoy + bluegreen-relay wasm filter in front of two
+//! mock relays, for the integration tests and `stack demo`.
+
+// A harness fails a test by panicking, with a message saying what went wrong;
+// returning errors through every helper would only move the unwrap into each test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bucket;
+mod envoy;
+mod http;
+mod mock;
+mod paths;
+mod poll;
+mod rundir;
+mod stack;
+
+pub use bucket::{expected_env, fnv1a64, green_threshold, mask_key};
+pub use envoy::{render, validate, Envoy, EnvoyExit};
+pub use http::{Http, Resp};
+pub use mock::{MockRelay, RecordedRequest};
+pub use paths::{envoy_bin, mock_relay_bin, repo_root, template, wasm_path};
+pub use poll::poll_until;
+pub use stack::{Stack, BLUE_KEY, CHAT_BODY, GREEN_KEY};

@@ -1,0 +1,120 @@
+//! Blue + green mock relays behind Envoy running the filter: what tests and the demo use.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::envoy::{Envoy, EnvoyExit};
+use crate::http::{Http, Resp};
+use crate::mock::MockRelay;
+use crate::paths::{template, wasm_path};
+use crate::poll::poll_until;
+
+/// Handed to Envoy as `$HOLYSHEEP_API_KEY_BLUE` by [`Stack::start`].
+pub const BLUE_KEY: &str = "sk-test-blue-3f9c2a7d1e8b4c60";
+/// For configs that carry green's key inline.
+pub const GREEN_KEY: &str = "sk-test-green-b8e14d0a9c7f2e35";
+
+/// Workers per Envoy: two, so per-worker state and cross-worker counts get exercised.
+const CONCURRENCY: u32 = 2;
+
+/// Counters are flushed on a ~200 ms timer; this is ample.
+const SETTLE: Duration = Duration::from_secs(3);
+
+pub struct Stack {
+    pub blue: MockRelay,
+    pub green: MockRelay,
+    pub envoy: Envoy,
+    client: Http,
+}
+
+impl Stack {
+    /// Starts everything with `$HOLYSHEEP_API_KEY_BLUE` = [`BLUE_KEY`]; panics if Envoy refuses.
+    pub fn start(filter_config: &str) -> Stack {
+        Stack::start_with_env(filter_config, &[("HOLYSHEEP_API_KEY_BLUE", BLUE_KEY)])
+    }
+
+    /// Starts everything with exactly `env` as the key variables Envoy sees.
+    pub fn start_with_env(filter_config: &str, env: &[(&str, &str)]) -> Stack {
+        Stack::try_start(filter_config, env)
+            .unwrap_or_else(|exit| panic!("Envoy did not start: {exit:?}"))
+    }
+
+    /// Like [`Stack::start_with_env`], but hands back Envoy's exit when it will not start.
+    pub fn try_start(filter_config: &str, env: &[(&str, &str)]) -> Result<Stack, EnvoyExit> {
+        let blue = MockRelay::start("blue", &[]);
+        let green = MockRelay::start("green", &[]);
+        let vars = [
+            ("BLUE_ADDR", blue.host().to_string()),
+            ("BLUE_PORT", blue.port().to_string()),
+            ("GREEN_ADDR", green.host().to_string()),
+            ("GREEN_PORT", green.port().to_string()),
+            ("WASM_PATH", wasm_path().display().to_string()),
+            // A JSON string literal is also a valid YAML double-quoted scalar.
+            ("FILTER_CONFIG", Value::from(filter_config).to_string()),
+            ("ACTIVE_CLUSTER", active_cluster(filter_config)),
+        ];
+        let envoy = Envoy::start(&template("static.yaml"), &vars, env, CONCURRENCY)?;
+        let client = envoy.client();
+        Ok(Stack {
+            blue,
+            green,
+            envoy,
+            client,
+        })
+    }
+
+    /// The relay of environment `name` ("blue" or "green").
+    pub fn relay(&self, name: &str) -> &MockRelay {
+        match name {
+            "blue" => &self.blue,
+            "green" => &self.green,
+            other => panic!("no relay named {other}"),
+        }
+    }
+
+    /// A keep-alive client for Envoy's listener.
+    pub fn client(&self) -> &Http {
+        &self.client
+    }
+
+    /// One non-streaming chat completion through Envoy.
+    pub fn chat(&self, headers: &[(&str, &str)]) -> Resp {
+        self.client.post("/v1/chat/completions", headers, CHAT_BODY)
+    }
+
+    /// `GET /relay/status` as JSON.
+    pub fn status(&self) -> Value {
+        let resp = self.client.get("/relay/status", &[]);
+        assert_eq!(resp.status, 200, "status endpoint: {}", resp.body);
+        resp.json()
+    }
+
+    /// Polls the status until `settled` holds (counters are batched); panics with the
+    /// last status seen, described by `what`, if it never does.
+    pub fn status_when(&self, what: &str, settled: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        poll_until(SETTLE, || {
+            last = self.status();
+            settled(&last).then(|| last.clone())
+        })
+        .unwrap_or_else(|| panic!("status never showed {what}; last:\n{last:#}"))
+    }
+
+    pub fn envoy_log(&self) -> String {
+        self.envoy.log()
+    }
+}
+
+pub const CHAT_BODY: &str =
+    r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}"#;
+
+/// The fallback route's cluster: the active environment's, when the config says.
+fn active_cluster(filter_config: &str) -> String {
+    let config: Value = serde_json::from_str(filter_config).unwrap_or(Value::Null);
+    let active = config["active"].as_str().unwrap_or("blue");
+    config["environments"][active]["cluster"]
+        .as_str()
+        .unwrap_or("relay_blue")
+        .to_string()
+}
