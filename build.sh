@@ -68,6 +68,8 @@ case "$cmd" in
     setup; build; checks
     log "cargo test (unit tests, then integration tests against the real Envoy)"
     cargo test --workspace -- --test-threads 2
+    log "fuzz smoke: each fuzz target ~10 s under libFuzzer (stable Rust; fuzz/README.md)"
+    fuzz/run.sh --seconds "${FUZZ_SECONDS:-10}"
     ;;
   bench) setup; install_apt wrk binaryen; build; exec bench/run.sh ;;
   soak) setup; build; exec bench/soak.sh ;;

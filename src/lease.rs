@@ -1,9 +1,14 @@
 //! The prober lease: exactly one root context (of all workers and the main thread) probes per
-//! interval slot. Stored in shared data as `slot|owner|config-version`; a root context whose
-//! configuration is not the current one never takes it.
+//! interval slot. Stored in shared data as `slot-start-ms|owner|config-version`; a root context
+//! whose configuration is not the current one never takes it (the caller checks that).
+//!
+//! The slot is kept as its start time, not its index, so that a reload to another interval
+//! still compares slots in time; and a lease written under another configuration can be taken
+//! at once, so a reload never waits out the old configuration's slot.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// Start of the slot, Unix ms (a multiple of the interval).
     pub slot: u64,
     pub owner: u64,
     pub config_version: u64,
@@ -25,10 +30,10 @@ impl Lease {
         parts.next().is_none().then_some(lease)
     }
 
-    /// Whether a root context at `slot` may take over a lease currently stored as `self`
-    /// (`None` when the stored value is unreadable).
-    pub fn may_take(current: Option<&Lease>, slot: u64) -> bool {
-        current.is_none_or(|lease| lease.slot < slot)
+    /// Whether a root context of `config_version` at the slot starting at `slot` may take over
+    /// the stored lease (`None` when the stored value is unreadable).
+    pub fn may_take(current: Option<&Lease>, slot: u64, config_version: u64) -> bool {
+        current.is_none_or(|lease| lease.slot < slot || lease.config_version != config_version)
     }
 }
 
@@ -57,9 +62,21 @@ mod tests {
             owner: 1,
             config_version: 1,
         };
-        assert!(!Lease::may_take(Some(&lease), 10));
-        assert!(!Lease::may_take(Some(&lease), 9));
-        assert!(Lease::may_take(Some(&lease), 11));
-        assert!(Lease::may_take(None, 0));
+        assert!(!Lease::may_take(Some(&lease), 10, 1));
+        assert!(!Lease::may_take(Some(&lease), 9, 1));
+        assert!(Lease::may_take(Some(&lease), 11, 1));
+        assert!(Lease::may_take(None, 0, 1));
+    }
+
+    #[test]
+    fn a_new_configuration_takes_over_at_once() {
+        // A reload to a longer interval gives an earlier slot start than the stored one.
+        let lease = Lease {
+            slot: 1_000_500,
+            owner: 1,
+            config_version: 1,
+        };
+        assert!(Lease::may_take(Some(&lease), 1_000_000, 2));
+        assert!(!Lease::may_take(Some(&lease), 1_000_000, 1));
     }
 }

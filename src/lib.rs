@@ -10,6 +10,7 @@ pub mod decision;
 pub mod environment;
 pub mod health;
 pub mod lease;
+pub mod models;
 pub mod openai_error;
 pub mod policy;
 pub mod probe_plan;
@@ -17,6 +18,9 @@ pub mod rollback;
 pub mod routing;
 pub mod secret;
 pub mod status;
+pub mod usage;
+pub mod usage_counts;
+pub mod usage_view;
 
 #[cfg(target_arch = "wasm32")]
 mod host;

@@ -10,6 +10,8 @@ use crate::health::{Health, HealthRecord};
 use crate::policy::Mode;
 use crate::rollback::Trip;
 use crate::routing::Split;
+use crate::usage_counts::EnvironmentUsage;
+use crate::usage_view::{self, UsageView};
 
 /// Whole-Envoy counts for one environment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,8 @@ pub struct StatusInput<'a> {
     pub effective: Split,
     pub counts: [EnvironmentCounts; 2],
     pub health: &'a HealthView,
+    /// Tokens and cost per environment and model (whole Envoy).
+    pub usage: &'a [EnvironmentUsage; 2],
     pub loaded_at_ms: u64,
     pub now_ms: u64,
 }
@@ -92,6 +96,7 @@ struct EnvironmentView<'a> {
     last_failure: Option<&'a str>,
     consecutive_failures: u32,
     tripped: Option<TripView>,
+    usage: UsageView,
 }
 
 #[derive(Serialize)]
@@ -150,6 +155,7 @@ pub fn render(input: &StatusInput<'_>) -> String {
                 at: rfc3339_utc(trip.at_ms),
                 until: rfc3339_utc(trip.until_ms),
             }),
+            usage: usage_view::view(&input.usage[env.index()]),
         }
     };
     let blue = view_of(Environment::Blue);
@@ -229,6 +235,7 @@ mod tests {
             effective: Split::ALL_BLUE,
             counts: [blue, green],
             health: &HealthView::default(),
+            usage: &Default::default(),
             loaded_at_ms: 1_764_072_000_000,
             now_ms: 1_764_072_001_000,
         });
@@ -274,6 +281,7 @@ mod tests {
             effective: Split::ALL_BLUE,
             counts: [EnvironmentCounts::default(); 2],
             health: &health,
+            usage: &Default::default(),
             loaded_at_ms: 0,
             now_ms: 0,
         });

@@ -3,11 +3,13 @@
 
 mod error;
 mod health;
+mod models;
 mod raw;
 mod validate;
 
 pub use error::ConfigError;
 pub use health::{AutoRollback, HealthCheck};
+pub use models::{ModelCatalog, ModelSpec, ModelsConfig, Price};
 pub use raw::RawConfig;
 
 use crate::environment::Environment;
@@ -27,6 +29,8 @@ pub struct Config {
     pub version: Option<String>,
     pub health_check: Option<HealthCheck>,
     pub auto_rollback: Option<AutoRollback>,
+    /// Model catalog, its enforcement and the request-body bound.
+    pub models: ModelsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +53,9 @@ pub enum Plugin {
     /// The upstream filter of a failover cluster (per-attempt key injection): a fixed
     /// environment, or `None` to read it from each attempt's upstream host metadata.
     Upstream(Option<Environment>),
+    /// The second instance in the listener, after a `buffer` filter: applies the environment a
+    /// pinned model's body chose (see `host/route_after_body.rs`).
+    RouteAfterBody,
 }
 
 impl Plugin {
@@ -69,6 +76,9 @@ impl Plugin {
                 })?),
             };
             return Ok(Plugin::Upstream(env));
+        }
+        if serde_json::from_slice::<models::RawRouteAfterBodyPlugin>(json).is_ok() {
+            return Ok(Plugin::RouteAfterBody);
         }
         Config::parse(json, lookup_env).map(|config| Plugin::Relay(Box::new(config)))
     }

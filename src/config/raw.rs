@@ -23,6 +23,13 @@ pub struct RawConfig {
     pub health_check: Option<super::health::RawHealthCheck>,
     #[serde(default)]
     pub auto_rollback: Option<super::health::RawAutoRollback>,
+    /// The AI relay's model catalog (see `models.rs`).
+    #[serde(default)]
+    pub models: std::collections::BTreeMap<String, super::models::RawModel>,
+    #[serde(default)]
+    pub enforce_models: bool,
+    #[serde(default = "super::models::default_max_request_body_bytes")]
+    pub max_request_body_bytes: serde_json::Number,
 }
 
 #[derive(Debug, Deserialize)]

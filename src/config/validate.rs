@@ -95,6 +95,8 @@ pub fn validate(
         .auto_rollback
         .map(super::health::validate_auto_rollback)
         .transpose()?;
+    let models =
+        super::models::validate(&raw.models, raw.enforce_models, &raw.max_request_body_bytes)?;
     Ok(Config {
         environments: [blue, green],
         active,
@@ -105,6 +107,7 @@ pub fn validate(
         version: raw.version,
         health_check,
         auto_rollback,
+        models,
     })
 }
 

@@ -1,5 +1,7 @@
 //! Every host call the filter makes, in one place, with each `Status` turned into an `Option`
-//! or a `bool` the callers must look at. Nothing here panics.
+//! or a `bool` the callers must look at. Nothing here panics: header writes go to the ABI
+//! directly, since the SDK's `set_map_value` panics on any status but `Ok` (Envoy answers
+//! `BadArgument` to a header write outside the header phase), which would trap the VM.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -22,33 +24,43 @@ fn header(map: MapType, name: &str) -> Option<Vec<u8>> {
     })
 }
 
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_replace_header_map_value(
+        map_type: u32,
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
+}
+
 /// Replaces (or creates) a request header. `false` when the host refused.
 #[must_use]
 pub fn set_request_header(name: &str, value: &str) -> bool {
-    ok(
-        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value)),
-        "setting request header",
-        name,
-    )
+    replace_header(MapType::HttpRequestHeaders, name, value)
 }
 
 #[must_use]
 pub fn set_response_header(name: &str, value: &str) -> bool {
-    ok(
-        hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value)),
-        "setting response header",
-        name,
-    )
+    replace_header(MapType::HttpResponseHeaders, name, value)
 }
 
-fn ok(result: Result<(), Status>, what: &str, name: &str) -> bool {
-    match result {
-        Ok(()) => true,
-        Err(status) => {
-            warn!("{what} {name} failed: {status:?}");
-            false
-        }
+fn replace_header(map: MapType, name: &str, value: &str) -> bool {
+    // SAFETY: pointers and lengths of live slices; the host copies them before returning.
+    let status = unsafe {
+        proxy_replace_header_map_value(
+            map as u32,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    };
+    if status != 0 {
+        warn!("setting header {name} failed: status {status}");
     }
+    status == 0
 }
 
 /// Asks Envoy to pick the route again after the cluster header changed. Returns whether the

@@ -98,6 +98,7 @@ pub fn count(env: Environment, counter: Counter) {
 }
 
 pub fn flush() {
+    super::ai_metrics::flush();
     let deltas = PENDING.with(|pending| pending.borrow_mut().drain());
     if deltas.is_empty() {
         return;

@@ -1,12 +1,16 @@
 //! The thin host layer: reads inputs from Envoy, calls the pure core, applies its decision.
 //! Only compiled for the proxy-wasm VM (wasm32).
 
+mod ai_calls;
+mod ai_metrics;
+mod ai_stream;
 mod calls;
 mod keys;
 mod metrics;
 mod probe;
 mod rollback_window;
 mod root;
+mod route_after_body;
 mod routing_state;
 mod runtime;
 mod shared;

@@ -52,7 +52,7 @@ impl Prober {
         let Some(hc) = &config.health_check else {
             return;
         };
-        let slot = now_ms / hc.interval_ms;
+        let slot = now_ms - now_ms % hc.interval_ms;
         if slot <= self.last_slot || !is_current {
             return;
         }
@@ -75,7 +75,7 @@ impl Prober {
             return false;
         };
         let current = bytes.as_deref().and_then(Lease::decode);
-        if !Lease::may_take(current.as_ref(), slot) {
+        if !Lease::may_take(current.as_ref(), slot, self.config_version) {
             return false;
         }
         let mine = Lease {

@@ -15,6 +15,7 @@ use crate::environment::Environment;
 use crate::routing::fnv1a64;
 
 use super::probe::Prober;
+use super::route_after_body::RouteAfterBody;
 use super::runtime::Runtime;
 use super::stream::RelayStream;
 use super::upstream::{self, UpstreamStream};
@@ -32,6 +33,8 @@ pub struct RelayRoot {
     config_version: u64,
     /// Set when loaded as the upstream filter of a failover cluster.
     upstream: Option<Option<Environment>>,
+    /// Set when loaded as the listener's second instance (`{"route_after_body": {}}`).
+    route_after_body: bool,
 }
 
 impl RelayRoot {
@@ -69,6 +72,11 @@ impl RootContext for RelayRoot {
         let bytes = calls::plugin_configuration().unwrap_or_default();
         let config = match Plugin::parse(&bytes, &|name| std::env::var(name).ok()) {
             Ok(Plugin::Relay(config)) => *config,
+            Ok(Plugin::RouteAfterBody) => {
+                info!("route_after_body: applies the environment a pinned model's body chose");
+                self.route_after_body = true;
+                return true;
+            }
             Ok(Plugin::Upstream(env)) => {
                 let which = env.map_or(
                     "the environment in each host's metadata",
@@ -109,7 +117,9 @@ impl RootContext for RelayRoot {
             metrics::set_weight(env, runtime.split.get().buckets(env));
         }
         info!("{}", describe(&runtime.config));
-        routing_state::refresh(&runtime, now, true);
+        // Not announced here: a bootstrap default config and the published one load within
+        // milliseconds of each other; the next tick reports the mode once.
+        routing_state::refresh(&runtime, now, false);
         self.runtime = Some(Rc::new(runtime));
         calls::set_tick_period(TICK);
         true
@@ -134,6 +144,9 @@ impl RootContext for RelayRoot {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        if self.route_after_body {
+            return Some(Box::new(RouteAfterBody));
+        }
         if let Some(env) = self.upstream {
             return Some(Box::new(UpstreamStream::new(env)));
         }

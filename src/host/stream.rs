@@ -11,8 +11,9 @@ use crate::environment::Environment;
 use crate::openai_error::error_body;
 use crate::status::{render, StatusInput};
 
+use super::ai_stream::{AiStream, HeadersStep};
 use super::runtime::Runtime;
-use super::{calls, metrics, rollback_window, vm};
+use super::{ai_metrics, calls, metrics, rollback_window, vm};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
@@ -20,11 +21,17 @@ pub struct RelayStream {
     runtime: Option<Rc<Runtime>>,
     /// Where this request went; `None` for requests the filter answered itself.
     env: Option<Environment>,
+    /// Catalog check, pinned models, token usage (`ai_stream.rs`).
+    ai: AiStream,
 }
 
 impl RelayStream {
     pub fn new(runtime: Option<Rc<Runtime>>) -> RelayStream {
-        RelayStream { runtime, env: None }
+        RelayStream {
+            runtime,
+            env: None,
+            ai: AiStream::new(),
+        }
     }
 
     /// Rewrites the request for `env`. `false` if the host refused a header, in which case the
@@ -72,6 +79,7 @@ impl RelayStream {
             effective: runtime.split.get(),
             counts: metrics::totals(),
             health: &runtime.health.borrow(),
+            usage: &ai_metrics::totals(&runtime.config.models.catalog),
             loaded_at_ms: runtime.loaded_at_ms,
             now_ms: calls::now_ms(),
         });
@@ -92,7 +100,7 @@ impl RelayStream {
 impl Context for RelayStream {}
 
 impl HttpContext for RelayStream {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let Some(runtime) = self.runtime.clone() else {
             let body = error_body(
                 "the relay filter has no configuration",
@@ -103,8 +111,9 @@ impl HttpContext for RelayStream {
             calls::send_response(503, &[JSON], body.as_bytes());
             return Action::Pause;
         };
-        if let Some(path) = calls::request_header(":path") {
-            if is_status_path(&runtime.config, &path) {
+        let path = calls::request_header(":path");
+        if let Some(path) = &path {
+            if is_status_path(&runtime.config, path) {
                 Self::answer_status(&runtime);
                 return Action::Pause;
             }
@@ -125,17 +134,48 @@ impl HttpContext for RelayStream {
             calls::send_response(500, &[JSON], body.as_bytes());
             return Action::Pause;
         }
-        metrics::count(env, Counter::Requests);
         self.env = Some(env);
+        match self
+            .ai
+            .on_request_headers(&runtime, env, path.as_deref(), end_of_stream)
+        {
+            HeadersStep::Go => metrics::count(env, Counter::Requests),
+            // Counted once the body decided the environment.
+            HeadersStep::Wait => {}
+            HeadersStep::Answered => return Action::Pause,
+        }
         Action::Continue
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match self.runtime.as_deref() {
+            Some(runtime) => {
+                self.ai
+                    .on_request_body(runtime, &mut self.env, body_size, end_of_stream)
+            }
+            None => Action::Continue,
+        }
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match self.runtime.as_deref() {
+            Some(runtime) => self.ai.on_response_body(runtime, body_size, end_of_stream),
+            None => Action::Continue,
+        }
+    }
+
+    fn on_log(&mut self) {
+        if let Some(runtime) = self.runtime.as_deref() {
+            self.ai.on_log(runtime);
+        }
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         if let Some(chosen) = self.env {
-            let env = self.serving_environment(chosen);
-            let class = calls::response_header(":status")
-                .and_then(|status| parse_status(&status))
-                .and_then(Counter::for_status);
+            let env = self.serving_environment(self.ai.confirmed(chosen));
+            let status = calls::response_header(":status").and_then(|status| parse_status(&status));
+            self.ai.on_response_headers(env, status, end_of_stream);
+            let class = status.and_then(Counter::for_status);
             if let Some(class) = class {
                 metrics::count(env, class);
             }

@@ -6,8 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bucket;
+mod ecds;
 mod envoy;
 mod http;
+pub mod load;
 mod mock;
 mod paths;
 mod poll;
@@ -15,8 +17,13 @@ mod rundir;
 mod stack;
 
 pub use bucket::{expected_env, fnv1a64, green_threshold, mask_key};
+pub use ecds::{
+    default_config_for, failover_config, relayctl_bin, run_relayctl, EcdsStack, RelayctlRun,
+    ECDS_RESOURCE,
+};
 pub use envoy::{render, validate, Envoy, EnvoyExit};
 pub use http::{Http, Resp};
+pub use load::{stack_bin, LoadBucket, LoadRecord, LoadReport, LoadRun, LoadSpec, LoadSummary};
 pub use mock::{MockRelay, RecordedRequest};
 pub use paths::{envoy_bin, mock_relay_bin, repo_root, template, wasm_path};
 pub use poll::poll_until;

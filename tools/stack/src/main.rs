@@ -10,14 +10,16 @@ fn main() {
     match args.as_slice() {
         ["demo"] => demo::run(false),
         ["demo", "--hold"] => demo::run(true),
+        ["load", rest @ ..] => std::process::exit(stack::load::main(rest)),
         _ => {
-            eprintln!("usage: stack demo [--hold]");
+            eprintln!("usage: stack demo [--hold] | stack load --url URL [options]");
             eprintln!(
                 "  Starts blue and green mock relays behind Envoy + bluegreen-relay (90/10),"
             );
             eprintln!(
                 "  sends 1,000 sessions through it and shows the split; --hold keeps it running."
             );
+            eprintln!("{}", stack::load::USAGE);
             std::process::exit(2);
         }
     }

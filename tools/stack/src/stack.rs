@@ -42,8 +42,19 @@ impl Stack {
 
     /// Like [`Stack::start_with_env`], but hands back Envoy's exit when it will not start.
     pub fn try_start(filter_config: &str, env: &[(&str, &str)]) -> Result<Stack, EnvoyExit> {
-        let blue = MockRelay::start("blue", &[]);
-        let green = MockRelay::start("green", &[]);
+        Stack::try_start_with_relays(filter_config, env, &[], &[])
+    }
+
+    /// Like [`Stack::try_start`], with extra `mock-relay` arguments for each relay (e.g.
+    /// `["--models-status", "503"]`), so a failure is in place before Envoy's first probe.
+    pub fn try_start_with_relays(
+        filter_config: &str,
+        env: &[(&str, &str)],
+        blue_args: &[&str],
+        green_args: &[&str],
+    ) -> Result<Stack, EnvoyExit> {
+        let blue = MockRelay::start("blue", blue_args);
+        let green = MockRelay::start("green", green_args);
         let vars = [
             ("BLUE_ADDR", blue.host().to_string()),
             ("BLUE_PORT", blue.port().to_string()),

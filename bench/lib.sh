@@ -1,0 +1,95 @@
+# Helpers shared by bench/run.sh and bench/soak.sh (sourced, not run).
+# Every process started here is remembered in STARTED_PIDS and stopped by its own pid on exit:
+# other people's Envoys run on this machine too.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+ENVOY_BIN=${ENVOY_BIN:-$ROOT/.venv/bin/envoy}
+[ -x "$ENVOY_BIN" ] || ENVOY_BIN=/tmp/envoyvenv/bin/envoy
+BENCH_TARGET=$ROOT/target/bench
+CLK_TCK=$(getconf CLK_TCK)
+STARTED_PIDS=()
+
+blog() { printf '[%s %s] %s\n' "$(basename "$0")" "$(date +%H:%M:%S)" "$*" >&2; }
+
+stop_all() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  STARTED_PIDS=()
+}
+
+forget_pid() {
+  local gone=$1 pid kept=()
+  for pid in "${STARTED_PIDS[@]}"; do [ "$pid" = "$gone" ] || kept+=("$pid"); done
+  STARTED_PIDS=("${kept[@]}")
+}
+
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  forget_pid "$1"
+}
+
+# admin_get ADMIN PATH: GET from an Envoy admin API (ADMIN = host:port).
+admin_get() { curl -sf --max-time 5 "http://$1$2"; }
+
+# start_envoy DIR CONFIG CPUSET CONCURRENCY: starts Envoy (pinned to CPUSET unless it is "all"),
+# waits until LIVE. Sets ENVOY_PID and ENVOY_ADMIN (host:port). Returns 1 if Envoy exits or is not
+# LIVE within 30 s (its log is in DIR/envoy.log).
+start_envoy() {
+  local dir=$1 config=$2 cpus=$3 conc=$4
+  mkdir -p "$dir"
+  rm -f "$dir/admin-address"
+  local pin=()
+  [ "$cpus" = all ] || pin=(taskset -c "$cpus")
+  HOLYSHEEP_API_KEY_BLUE=sk-bench-blue-0000 HOLYSHEEP_API_KEY_GREEN=sk-bench-green-0000 \
+    "${pin[@]}" "$ENVOY_BIN" -c "$config" --concurrency "$conc" -l "${ENVOY_LOG_LEVEL:-warning}" \
+    --use-dynamic-base-id --admin-address-path "$dir/admin-address" \
+    </dev/null >"$dir/envoy.log" 2>&1 &
+  ENVOY_PID=$!
+  STARTED_PIDS+=("$ENVOY_PID")
+  local i
+  for i in $(seq 1 300); do
+    if ! kill -0 "$ENVOY_PID" 2>/dev/null; then
+      wait "$ENVOY_PID" 2>/dev/null || true
+      forget_pid "$ENVOY_PID"
+      return 1
+    fi
+    if [ -s "$dir/admin-address" ]; then
+      ENVOY_ADMIN=$(cat "$dir/admin-address")
+      [ "$(admin_get "$ENVOY_ADMIN" /ready 2>/dev/null)" = LIVE ] && return 0
+    fi
+    sleep 0.1
+  done
+  stop_pid "$ENVOY_PID"
+  return 1
+}
+
+# listener_port ADMIN NAME: the port the kernel gave listener NAME.
+listener_port() {
+  admin_get "$1" '/listeners?format=json' | python3 -c '
+import json, sys
+name = sys.argv[1]
+for l in json.load(sys.stdin)["listener_statuses"]:
+    if l["name"] == name:
+        print(l["local_address"]["socket_address"]["port_value"])
+' "$2"
+}
+
+# cpu_ticks PID: utime + stime, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# rss_kb PID: VmRSS in kB.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# stat_value ADMIN NAME: one counter/gauge from /stats (0 when absent).
+stat_value() {
+  admin_get "$1" "/stats?filter=^$2\$" | awk -F': ' 'NR == 1 { v = $2 } END { print (v == "" ? 0 : v) }'
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -1,0 +1,78 @@
+//! The routing decision from arbitrary header bytes: `choose_environment` + `routing::bucket`.
+//! Input: two bytes of green weight (basis points), then header values separated by 0xFF for
+//! the override header and two affinity headers. Checks the bucket rule's promises: buckets are
+//! in range, a key always lands on the same side, and raising green only moves keys to green.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use bluegreen_relay::config::Config;
+use bluegreen_relay::decision::{choose_environment, is_status_path, Reason};
+use bluegreen_relay::environment::Environment;
+use bluegreen_relay::routing::{bucket, Split, BUCKETS};
+use libfuzzer_sys::fuzz_target;
+
+fn config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let json = br#"{"environments": {
+            "blue": {"cluster": "relay_blue", "weight": 50, "api_key": "kb"},
+            "green": {"cluster": "relay_green", "weight": 50, "api_key": "kg"}},
+            "affinity_headers": ["x-session-id", "x-request-id"],
+            "override_header": "x-relay-env"}"#;
+        match Config::parse(json, &|_| None) {
+            Ok(config) => config,
+            Err(err) => panic!("the fuzz target's own config is refused: {err}"),
+        }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 2 {
+        return;
+    }
+    let green = u32::from(u16::from_le_bytes([data[0], data[1]])) % (BUCKETS + 1);
+    let split = Split::from_green_buckets(green);
+    let mut values = data[2..].split(|&b| b == 0xff);
+    let headers: Vec<(&str, Option<&[u8]>)> = ["x-relay-env", "x-session-id", "x-request-id"]
+        .into_iter()
+        .map(|name| (name, values.next()))
+        .collect();
+    let mut reads = 0;
+    let mut read = |name: &str| {
+        reads += 1;
+        headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.map(<[u8]>::to_vec))
+    };
+    let keyless = u32::from(data[0]) * 39 % BUCKETS;
+    let (env, reason) = choose_environment(config(), split, &mut read, &mut || keyless);
+    assert!(reads <= 3, "each header is read at most once");
+
+    let value = |i: usize| headers[i].1.unwrap_or_default();
+    match reason {
+        Reason::Override => assert_eq!(Environment::from_bytes(value(0)), Some(env)),
+        Reason::Affinity => {
+            let key = if value(1).is_empty() {
+                value(2)
+            } else {
+                value(1)
+            };
+            assert!(!key.is_empty());
+            let b = bucket(key);
+            assert!(b < BUCKETS);
+            assert_eq!(env, split.pick(b));
+            assert_eq!(env == Environment::Green, b < green);
+            // Stickiness under a raise: a green key stays green with one more green bucket.
+            if env == Environment::Green {
+                assert_eq!(
+                    Split::from_green_buckets(green + 1).pick(b),
+                    Environment::Green
+                );
+            }
+        }
+        Reason::Keyless => assert_eq!(env, split.pick(keyless)),
+    }
+    let _ = is_status_path(config(), &data[2..]);
+});

@@ -1,0 +1,291 @@
+//! The AI relay's model catalog: which models a request may name, their limits, prices and
+//! environment pins, and how big a request body the filter reads to check them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Number;
+
+use super::ConfigError;
+use crate::environment::Environment;
+use crate::usage_counts::{stat_name, OTHER};
+
+/// Largest `max_request_body_bytes`: the filter holds a checked body in Envoy's memory.
+pub const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Highest price accepted, in USD per million tokens (a typo guard, not a market view).
+const MAX_PRICE_PER_MTOK: f64 = 10_000.0;
+
+/// `models.<name>` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub provider: String,
+    pub max_tokens: Number,
+    pub supports_streaming: bool,
+    #[serde(default)]
+    pub price_per_mtok: Option<RawPrice>,
+    #[serde(default)]
+    pub environments: Option<Vec<String>>,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    pub input: f64,
+    pub output: f64,
+}
+
+/// `{"route_after_body": {}}`: the configuration of the second filter instance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouteAfterBodyPlugin {
+    #[allow(dead_code)]
+    pub route_after_body: RawRouteAfterBody,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouteAfterBody {}
+
+pub fn default_max_request_body_bytes() -> Number {
+    Number::from(1024 * 1024)
+}
+
+/// Prices as pico-dollars per token (USD per million tokens × 10^6), so costs add up exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    pub input_pico_per_token: u64,
+    pub output_pico_per_token: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    pub name: String,
+    pub provider: String,
+    pub max_tokens: u64,
+    pub supports_streaming: bool,
+    pub price: Option<Price>,
+    /// Environments the model may be served from (both unless pinned).
+    pub allowed: [bool; 2],
+    /// The model's part of its stat names (see `usage_counts::stat_name`).
+    pub stat_name: String,
+}
+
+impl ModelSpec {
+    /// Where a request for this model goes when its bucket chose `env`.
+    pub fn place(&self, env: Environment) -> Environment {
+        if self.allowed[env.index()] {
+            env
+        } else {
+            env.other()
+        }
+    }
+
+    pub fn is_pinned(&self) -> bool {
+        self.allowed != [true, true]
+    }
+}
+
+/// The catalog, sorted by name for lookups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelCatalog {
+    models: Vec<ModelSpec>,
+    has_pins: bool,
+}
+
+impl ModelCatalog {
+    pub fn get(&self, name: &str) -> Option<(usize, &ModelSpec)> {
+        let index = self
+            .models
+            .binary_search_by(|m| m.name.as_str().cmp(name))
+            .ok()?;
+        Some((index, &self.models[index]))
+    }
+
+    pub fn by_index(&self, index: usize) -> Option<&ModelSpec> {
+        self.models.get(index)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ModelSpec> {
+        self.models.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+
+    pub fn has_pins(&self) -> bool {
+        self.has_pins
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelsConfig {
+    pub catalog: ModelCatalog,
+    pub enforce_models: bool,
+    pub max_request_body_bytes: usize,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> ModelsConfig {
+        ModelsConfig {
+            catalog: ModelCatalog::default(),
+            enforce_models: false,
+            max_request_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl ModelsConfig {
+    /// True when a completion request's body must be read (checked, or routed by model).
+    pub fn reads_request_body(&self) -> bool {
+        self.enforce_models || self.catalog.has_pins()
+    }
+}
+
+pub fn validate(
+    models: &BTreeMap<String, RawModel>,
+    enforce_models: bool,
+    max_request_body_bytes: &Number,
+) -> Result<ModelsConfig, ConfigError> {
+    let mut specs: Vec<ModelSpec> = Vec::with_capacity(models.len());
+    let mut stat_owner: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, raw) in models {
+        let spec = model(name, raw)?;
+        if spec.stat_name == OTHER {
+            return Err(ConfigError::new(
+                format!("models.{name}"),
+                format!(
+                    "the stat name \"{OTHER}\" is kept for models outside the catalog (got {name:?})"
+                ),
+            ));
+        }
+        if let Some(owner) = stat_owner.insert(spec.stat_name.clone(), name) {
+            return Err(ConfigError::new(
+                format!("models.{name}"),
+                format!(
+                    "its stat name {:?} is also model {owner:?}'s; rename one (got {name:?})",
+                    spec.stat_name
+                ),
+            ));
+        }
+        specs.push(spec);
+    }
+    if enforce_models && specs.is_empty() {
+        return Err(ConfigError::new(
+            "enforce_models",
+            "needs at least one model in models (got true with no models)",
+        ));
+    }
+    let max_request_body_bytes = match max_request_body_bytes.as_u64() {
+        Some(n) if (1..=MAX_BODY_LIMIT).contains(&n) => n as usize,
+        _ => {
+            return Err(ConfigError::new(
+                "max_request_body_bytes",
+                format!(
+                    "must be a positive integer of at most {MAX_BODY_LIMIT} (got {max_request_body_bytes})"
+                ),
+            ))
+        }
+    };
+    // BTreeMap iteration is sorted by name, which `ModelCatalog::get` relies on.
+    let has_pins = specs.iter().any(ModelSpec::is_pinned);
+    Ok(ModelsConfig {
+        catalog: ModelCatalog {
+            models: specs,
+            has_pins,
+        },
+        enforce_models,
+        max_request_body_bytes,
+    })
+}
+
+fn model(name: &str, raw: &RawModel) -> Result<ModelSpec, ConfigError> {
+    let field = |sub: &str| format!("models.{name}.{sub}");
+    if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            format!("models.{name}"),
+            format!("a model name must be 1 to 128 visible ASCII characters (got {name:?})"),
+        ));
+    }
+    if raw.provider.trim().is_empty() {
+        return Err(ConfigError::new(
+            field("provider"),
+            format!("must not be empty (got {:?})", raw.provider),
+        ));
+    }
+    let max_tokens = match raw.max_tokens.as_u64() {
+        Some(n) if n > 0 => n,
+        _ => {
+            return Err(ConfigError::new(
+                field("max_tokens"),
+                format!("must be a positive integer (got {})", raw.max_tokens),
+            ))
+        }
+    };
+    let price = match &raw.price_per_mtok {
+        None => None,
+        Some(price) => Some(Price {
+            input_pico_per_token: pico_per_token(&field("price_per_mtok.input"), price.input)?,
+            output_pico_per_token: pico_per_token(&field("price_per_mtok.output"), price.output)?,
+        }),
+    };
+    let allowed = match &raw.environments {
+        None => [true, true],
+        Some(names) => environments(&field("environments"), names)?,
+    };
+    Ok(ModelSpec {
+        name: name.to_string(),
+        provider: raw.provider.clone(),
+        max_tokens,
+        supports_streaming: raw.supports_streaming,
+        price,
+        allowed,
+        stat_name: stat_name(name),
+    })
+}
+
+fn pico_per_token(field: &str, usd_per_mtok: f64) -> Result<u64, ConfigError> {
+    if !usd_per_mtok.is_finite() || !(0.0..=MAX_PRICE_PER_MTOK).contains(&usd_per_mtok) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "must be a number from 0 to {MAX_PRICE_PER_MTOK} (USD per million tokens) (got {usd_per_mtok})"
+            ),
+        ));
+    }
+    // USD per 10^6 tokens = 10^-6 USD per token = 10^6 pico-dollars per token.
+    Ok((usd_per_mtok * 1_000_000.0).round() as u64)
+}
+
+fn environments(field: &str, names: &[String]) -> Result<[bool; 2], ConfigError> {
+    if names.is_empty() {
+        return Err(ConfigError::new(
+            field,
+            "must name at least one environment (got [])",
+        ));
+    }
+    let mut allowed = [false, false];
+    for (i, name) in names.iter().enumerate() {
+        let env = Environment::from_bytes(name.as_bytes()).ok_or_else(|| {
+            ConfigError::new(
+                format!("{field}[{i}]"),
+                format!("must be \"blue\" or \"green\" (got {name:?})"),
+            )
+        })?;
+        if allowed[env.index()] {
+            return Err(ConfigError::new(
+                format!("{field}[{i}]"),
+                format!("names an environment twice (got {name:?})"),
+            ));
+        }
+        allowed[env.index()] = true;
+    }
+    Ok(allowed)
+}
+
+#[cfg(test)]
+#[path = "models_tests.rs"]
+mod tests;

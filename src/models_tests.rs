@@ -1,0 +1,192 @@
+use serde_json::{json, Value};
+
+use super::*;
+use crate::config::Config;
+
+fn config(enforce: bool) -> ModelsConfig {
+    let value = json!({
+        "environments": {
+            "blue": {"cluster": "relay_blue", "weight": 50, "api_key": "sk-b"},
+            "green": {"cluster": "relay_green", "weight": 50, "api_key": "sk-g"}
+        },
+        "models": {
+            "gpt-4.1": {"provider": "openai", "max_tokens": 128000, "supports_streaming": true},
+            "some-batch-model": {"provider": "x", "max_tokens": 4096, "supports_streaming": false,
+                                 "environments": ["green"]}
+        },
+        "enforce_models": enforce
+    });
+    Config::parse(value.to_string().as_bytes(), &|_| None)
+        .unwrap()
+        .models
+}
+
+fn refused(body: &str) -> (u32, Value) {
+    match check_body(&config(true), body.as_bytes()) {
+        Ok(model) => panic!("accepted {body} as {model:?}"),
+        Err(refusal) => {
+            let body: Value = serde_json::from_str(&refusal.body()).unwrap();
+            (refusal.status, body["error"].clone())
+        }
+    }
+}
+
+fn index_of(name: &str) -> Option<usize> {
+    catalog_index(&config(true).catalog, name)
+}
+
+#[test]
+fn covered_paths() {
+    assert!(is_completion_path(b"/v1/chat/completions"));
+    assert!(is_completion_path(b"/v1/completions?x=1"));
+    assert!(!is_completion_path(b"/v1/models"));
+    assert!(!is_completion_path(b"/v1/chat/completions/x"));
+    assert!(!is_completion_path(b"/v1/chat"));
+}
+
+#[test]
+fn valid_requests_pass_with_their_model() {
+    let ok = [
+        r#"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}"#,
+        r#"{"model":"gpt-4.1","max_tokens":128000,"stream":true}"#,
+        r#"{"model":"gpt-4.1","max_completion_tokens":10,"stream":false}"#,
+        r#"{"model":"gpt-4.1","max_tokens":null,"stream":null}"#,
+        r#"{"model":"some-batch-model","max_tokens":4096}"#,
+        r#"{"messages":[{"content":"\"model\": \"nope\""}],"model":"gpt-\u0034.1"}"#,
+    ];
+    for body in ok {
+        let want = serde_json::from_str::<Value>(body).unwrap()["model"]
+            .as_str()
+            .and_then(index_of);
+        assert_eq!(
+            check_body(&config(true), body.as_bytes()),
+            Ok(want),
+            "{body}"
+        );
+        assert!(want.is_some(), "{body}");
+    }
+}
+
+#[test]
+fn not_json_is_400() {
+    for body in [
+        "",
+        "not json",
+        "[1,2]",
+        r#"{"model":"gpt-4.1""#,
+        r#"{"model":"gpt-4.1"} x"#,
+    ] {
+        let (status, error) = refused(body);
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(error["type"], "invalid_request_error");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("We could not parse the JSON body of your request"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn missing_or_bad_model_is_400() {
+    for body in [r#"{"messages":[]}"#, r#"{"model":null}"#] {
+        let (status, error) = refused(body);
+        assert_eq!(status, 400);
+        assert_eq!(error["message"], "you must provide a model parameter");
+        assert_eq!(error["param"], "model");
+    }
+    let (status, error) = refused(r#"{"model":42}"#);
+    assert_eq!(status, 400);
+    assert_eq!(error["message"], "model must be a string");
+}
+
+#[test]
+fn unknown_model_is_404() {
+    let (status, error) = refused(r#"{"model":"gpt-5-imaginary"}"#);
+    assert_eq!(status, 404);
+    assert_eq!(error["code"], "model_not_found");
+    assert_eq!(error["type"], "invalid_request_error");
+    assert_eq!(
+        error["message"],
+        "The model `gpt-5-imaginary` does not exist or you do not have access to it."
+    );
+}
+
+#[test]
+fn max_tokens_over_the_limit_is_400() {
+    let (status, error) = refused(r#"{"model":"gpt-4.1","max_tokens":128001}"#);
+    assert_eq!(status, 400);
+    assert_eq!(error["param"], "max_tokens");
+    assert_eq!(
+        error["message"],
+        "max_tokens is too large: 128001. The model `gpt-4.1` supports at most 128000 completion tokens, whereas you provided 128001."
+    );
+    let (status, error) = refused(r#"{"model":"some-batch-model","max_completion_tokens":5000}"#);
+    assert_eq!(status, 400);
+    assert_eq!(error["param"], "max_tokens");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("max_completion_tokens is too large: 5000."));
+    let (status, _) = refused(r#"{"model":"gpt-4.1","max_tokens":1e9}"#);
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn streaming_a_batch_model_is_400() {
+    let (status, error) = refused(r#"{"model":"some-batch-model","stream":true}"#);
+    assert_eq!(status, 400);
+    assert_eq!(error["param"], "stream");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not support streaming"));
+}
+
+#[test]
+fn without_enforcement_nothing_is_refused() {
+    let config = config(false);
+    let batch = catalog_index(&config.catalog, "some-batch-model");
+    assert!(batch.is_some());
+    for (body, want) in [
+        ("not json", None),
+        (r#"{"model":"unknown"}"#, None),
+        (r#"{"model":7}"#, None),
+        (
+            r#"{"model":"some-batch-model","stream":true,"max_tokens":999999}"#,
+            batch,
+        ),
+    ] {
+        assert_eq!(check_body(&config, body.as_bytes()), Ok(want), "{body}");
+    }
+}
+
+#[test]
+fn too_large_is_413() {
+    let refusal = too_large(1024);
+    assert_eq!(refusal.status, 413);
+    let body: Value = serde_json::from_str(&refusal.body()).unwrap();
+    assert_eq!(body["error"]["code"], "request_too_large");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1024 bytes"));
+}
+
+#[test]
+fn body_route_round_trip() {
+    let route = BodyRoute {
+        env: Environment::Green,
+        cluster_header: "x-relay-cluster",
+        cluster: "relay_green",
+    };
+    let text = route.encode();
+    assert_eq!(text, "green x-relay-cluster relay_green");
+    assert_eq!(BodyRoute::decode(text.as_bytes()), Some(route));
+    for bad in ["", "red x y", "green x", "green  y", "green x y z"] {
+        assert_eq!(BodyRoute::decode(bad.as_bytes()), None, "{bad:?}");
+    }
+    assert_eq!(BodyRoute::decode(b"green x \xff"), None);
+}
