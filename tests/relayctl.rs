@@ -250,15 +250,12 @@ fn validate_prints_the_filters_message_and_status_shows_the_release() {
     json_run.assert_ok();
     assert_no_key_in(&json_run);
     let doc: Value = serde_json::from_str(&json_run.stdout).unwrap();
-    for field in [
-        "version",
-        "active",
-        "routing_mode",
-        "total_requests",
-        "config_loaded_at",
-    ] {
+    for field in ["version", "active", "routing_mode", "total_requests"] {
         assert_eq!(doc[field], live[field], "{field}: {doc:#}");
     }
+    // Each worker stamps its own load time: the two may differ by a few ms.
+    let loaded = |s: &Value| s["config_loaded_at_ms"].as_i64().unwrap();
+    assert!((loaded(&doc) - loaded(&live)).abs() < 1000, "{doc:#}");
     assert_eq!(doc["environments"]["green"]["weight"], json!(25.0));
     assert_eq!(doc["relayctl"]["in_sync"], json!(true), "{doc:#}");
     assert_eq!(doc["relayctl"]["live_version"], json!(version));
@@ -338,12 +335,12 @@ fn canary_and_promote_refuse_an_unhealthy_candidate_unless_forced() {
     .expect("green never became healthy again");
     stack.relayctl(&["validate"]).assert_ok();
     stack.relayctl(&["canary", "20"]).assert_ok();
-    let status = stack.status();
-    assert_eq!(
-        status["environments"]["green"]["effective_weight"],
-        json!(20.0),
-        "{status:#}"
-    );
+    // Each worker re-reads the shared health on its 200 ms timer.
+    poll_until(Duration::from_secs(3), || {
+        let status = stack.status();
+        (status["environments"]["green"]["effective_weight"] == json!(20.0)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("green never got its 20 %: {:#}", stack.status()));
 }
 
 #[test]
@@ -382,15 +379,11 @@ fn render_istio_is_yaml_with_the_config_and_no_key() {
     assert_eq!(doc["apiVersion"], "extensions.istio.io/v1alpha1");
     assert_eq!(doc["kind"], "WasmPlugin");
     let spec = &doc["spec"];
-    assert_eq!(spec["selector"]["matchLabels"]["app"], "ai-relay-gateway");
+    assert_eq!(spec["selector"]["matchLabels"]["istio"], "ingressgateway");
     assert_eq!(spec["url"], "oci://registry.example/relay:1.2.3");
-    assert_eq!(spec["failStrategy"], "FAIL_CLOSE");
-    assert!(spec.get("phase").is_none(), "{spec:#}");
-    assert!(
-        run.stdout.contains("# No `phase` on purpose"),
-        "{}",
-        run.stdout
-    );
+    // The same placement and failure policy as the shipped envoy/istio/wasmplugin.yaml.
+    assert_eq!(spec["failStrategy"], "FAIL_RELOAD");
+    assert_eq!(spec["phase"], "STATS", "{spec:#}");
     assert_eq!(
         spec["vmConfig"]["env"],
         json!([

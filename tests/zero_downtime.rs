@@ -185,6 +185,13 @@ fn release_under_load_fails_no_request() {
             .is_empty(),
         "Envoy's log does not say why the configuration was refused"
     );
+    let stats = stack.envoy.stats();
+    for line in stats
+        .lines()
+        .filter(|l| l.starts_with("extension_config_discovery.") && l.contains("update_"))
+    {
+        println!("  {line}");
+    }
     std::thread::sleep(OBSERVE);
     assert_eq!(stack.live_version(), Some(live_before.clone()));
     windows.push(Window {

@@ -81,28 +81,26 @@ pub fn render(plugin: &Value, wasm_url: &str, source: &str) -> Result<Rendered, 
         out.push_str(note);
         out.push('\n');
     }
-    out.push_str("apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata:\n  name: bluegreen-relay\n");
+    out.push_str("apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata:\n  name: bluegreen-relay\n  namespace: istio-system\n");
     if !version.is_empty() {
         out.push_str(&format!(
             "  annotations:\n    bluegreen-relay/config-version: {}\n",
             scalar(version)
         ));
     }
-    out.push_str("spec:\n  selector:\n    matchLabels:\n      app: ai-relay-gateway\n");
+    out.push_str("spec:\n  selector:\n    matchLabels:\n      istio: ingressgateway\n");
     out.push_str(&format!("  url: {}\n", scalar(wasm_url)));
     out.push_str(
         "  imagePullPolicy: IfNotPresent\n\
          \x20 type: HTTP\n\
          \x20 pluginName: bluegreen-relay\n\
-         \x20 # No `phase` on purpose (UNSPECIFIED_PHASE): Istio then inserts the plugin at the end of\n\
-         \x20 # the HTTP filter chain, after its authentication (AUTHN) and authorization (AUTHZ)\n\
-         \x20 # filters and right before the router. That is where this filter belongs: it picks the\n\
-         \x20 # upstream cluster (the router must come after it) and injects an API key, which only\n\
-         \x20 # requests that passed authn and authz may get. AUTHN would run it before authentication;\n\
-         \x20 # AUTHZ before authorization, so a denied request would already carry a key.\n\
-         \x20 # Fail closed: without the filter a request would reach a relay without a key and\n\
-         \x20 # without the release split.\n\
-         \x20 failStrategy: FAIL_CLOSE\n\
+         \x20 # After Istio's authentication and authorization filters, so only admitted requests get a\n\
+         \x20 # key, and before the router, which must follow the cluster the filter picks (the same\n\
+         \x20 # placement as envoy/istio/wasmplugin.yaml).\n\
+         \x20 phase: STATS\n\
+         \x20 # A VM that traps is replaced on the next request (Istio 1.25+; older: FAIL_CLOSE).\n\
+         \x20 # Never FAIL_OPEN: a client-sent cluster header would pick the upstream, without a key.\n\
+         \x20 failStrategy: FAIL_RELOAD\n\
          \x20 vmConfig:\n\
          \x20   # valueFrom: HOST hands the VM these variables of the istio-proxy container; set them\n\
          \x20   # there from a Secret (env[].valueFrom.secretKeyRef in the gateway's deployment).\n",
@@ -158,12 +156,12 @@ mod tests {
         assert_eq!(doc["apiVersion"], "extensions.istio.io/v1alpha1");
         assert_eq!(doc["kind"], "WasmPlugin");
         assert_eq!(
-            doc["spec"]["selector"]["matchLabels"]["app"],
-            "ai-relay-gateway"
+            doc["spec"]["selector"]["matchLabels"]["istio"],
+            "ingressgateway"
         );
         assert_eq!(doc["spec"]["url"], DEFAULT_WASM_URL);
-        assert_eq!(doc["spec"]["failStrategy"], "FAIL_CLOSE");
-        assert!(doc["spec"].get("phase").is_none());
+        assert_eq!(doc["spec"]["failStrategy"], "FAIL_RELOAD");
+        assert_eq!(doc["spec"]["phase"], "STATS");
         assert_eq!(
             doc["spec"]["vmConfig"]["env"],
             json!([{"name": "HOLYSHEEP_API_KEY_BLUE", "valueFrom": "HOST"},

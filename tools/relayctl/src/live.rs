@@ -55,10 +55,8 @@ impl Live {
                     self.url
                 ))
             }
-            Err(e) => Err(format!(
-                "cannot reach the status endpoint {}: {e}",
-                self.url
-            )),
+            // ureq's message names the URL.
+            Err(e) => Err(format!("cannot reach the status endpoint: {e}")),
         }
     }
 
@@ -82,7 +80,8 @@ impl Live {
     }
 
     /// Polls until `CONFIRMING_POLLS` consecutive answers report `version`. `Ok` holds the
-    /// time from `since` to the first of those answers; `Err` says what the last poll saw.
+    /// time from `since` until the first of those answers arrived; `Err` says what the last
+    /// poll saw.
     pub fn wait_for_version(
         &self,
         version: &str,
@@ -93,11 +92,12 @@ impl Live {
         let mut run_started: Option<Duration> = None;
         let mut run = 0;
         loop {
-            let asked = since.elapsed();
-            let last = match self.version() {
+            let answer = self.version();
+            let answered = since.elapsed();
+            let last = match answer {
                 Ok(Some(seen)) if seen == version => {
                     run += 1;
-                    let first = *run_started.get_or_insert(asked);
+                    let first = *run_started.get_or_insert(answered);
                     if run >= CONFIRMING_POLLS {
                         return Ok(first);
                     }

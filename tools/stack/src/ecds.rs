@@ -362,26 +362,26 @@ impl EcdsStack {
     }
 
     /// Waits until [`CONFIRMING_POLLS`] consecutive fresh-connection answers report
-    /// `version`, and returns when the first of them was asked. Panics after 10 s.
+    /// `version`, and returns when the first of them arrived. Panics after 10 s.
     pub fn wait_version(&self, version: &str) -> std::time::Instant {
         let deadline = std::time::Instant::now() + LIVE_TIMEOUT;
         let mut first: Option<std::time::Instant> = None;
         let mut run = 0;
         let mut last = None;
         loop {
-            let asked = std::time::Instant::now();
             last = self.live_version().or(last);
+            let answered = std::time::Instant::now();
             if last.as_deref() == Some(version) {
-                first.get_or_insert(asked);
+                first.get_or_insert(answered);
                 run += 1;
                 if run >= CONFIRMING_POLLS {
-                    return first.unwrap_or(asked);
+                    return first.unwrap_or(answered);
                 }
                 continue;
             }
             first = None;
             run = 0;
-            if asked >= deadline {
+            if answered >= deadline {
                 panic!(
                     "Envoy never served version {version:?} (last seen {last:?}); log tail:\n{}",
                     crate::envoy::tail(&self.envoy.log(), 30)
