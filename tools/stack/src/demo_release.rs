@@ -43,8 +43,8 @@ pub fn run() {
         spec.max_rps, spec.session_ids
     );
     println!(
-        "{:<34} {:>8} {:>8}   {}",
-        "step", "blue", "green", "green share (configured → observed)"
+        "{:<34} {:>8} {:>8}   green share (configured → observed)",
+        "step", "blue", "green"
     );
     window(&stack, "before the release", "0 %");
 
