@@ -36,6 +36,8 @@ def figures(r):
         "load": r["loadavg"],
         "probes": r.get("probes", 0),
     }
+    routed = r.get("green_rq", 0) + r.get("blue_rq", 0)
+    out["green_share"] = r.get("green_rq", 0) / routed if routed else None
     if f:
         out["p50"] = f["p50_us"]
         out["p99"] = f["p99_us"]
@@ -111,7 +113,7 @@ def main(meta_path, results_path, out_path):
              f"Saturation: `wrk -t1 -c{meta['connections']} -d{meta['seconds']}s` after "
              f"{meta['warmup']} s of warm-up, POST /v1/chat/completions with a random "
              f"`x-session-id` per request (bench/wrk/session.lua). Latency: bench/loadgen, open "
-             f"loop at {meta['rate']} req/s for {meta['rate_seconds']} s over 16 keep-alive "
+             f"loop at {meta['rate']} req/s (a quarter of A's saturation in round 1 unless set) for {meta['rate_seconds']} s over 16 keep-alive "
              "connections, latency measured from the time each request was due (as wrk2 does, no "
              "coordinated omission). Envoy CPU = utime+stime from /proc/<pid>/stat over the wrk "
              "run ÷ requests; RSS = VmRSS after the run. Medians of "
@@ -178,17 +180,18 @@ def main(meta_path, results_path, out_path):
     L.append("<details><summary>Raw per-round figures (concurrency 1, pinned)</summary>")
     L.append("")
     L.append("| round | variant | req/s | CPU µs/req | CPU busy | p50 µs | p99 µs | service p99 µs "
-             "| CPU µs/req @rate | RSS MiB | probes | errors | load |")
-    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+             "| CPU µs/req @rate | RSS MiB | probes | green share | errors | load |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in c1:
         g = figures(r)
         if g is None:
-            L.append(f"| {r['round']} | {r['variant']} | failed | | | | | | | | | | |")
+            L.append(f"| {r['round']} | {r['variant']} | failed | | | | | | | | | | | |")
             continue
         L.append(f"| {r['round']} | {r['variant']} | {g['rps']:,.0f} | {g['cpu_us']:.1f} "
                  f"| {g['cpu_util']:.0%} | {fmt(g.get('p50'), '.0f')} | {fmt(g.get('p99'), '.0f')} "
                  f"| {fmt(g.get('svc_p99'), '.0f')} | {fmt(g.get('fixed_cpu_us'), '.1f')} "
-                 f"| {g['rss_mib']:.1f} | {g['probes']} | {g['errors']} | {g['load']} |")
+                 f"| {g['rss_mib']:.1f} | {g['probes']} | {fmt(g['green_share'], '.1%')} "
+                 f"| {g['errors']} | {g['load']} |")
     L.append("")
     L.append("</details>")
     L.append("")

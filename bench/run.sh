@@ -19,7 +19,8 @@
 # Results: BENCHMARKS.md (section between the bench markers) and .run/bench/.
 #
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=64
-#   BENCH_RATE=4000 BENCH_RATE_SECONDS=8 BENCH_VARIANTS="A B C D E F" BENCH_CONC2=1
+#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, at least 200; or a number)
+#   BENCH_RATE_SECONDS=8 BENCH_VARIANTS="A B C D E F" BENCH_CONC2=1
 #   BENCH_WASM=<path of the filter .wasm> BENCH_OUT=BENCHMARKS.md
 #   BENCH_EXTRA="NAME=FILE.wasm[@TEMPLATE.yaml] ..." more variants: B's configuration with another
 #     build of the filter (e.g. a patched copy, for profiling) and optionally another bootstrap
@@ -33,7 +34,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_SAT=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
-RATE=${BENCH_RATE:-4000}
+RATE=${BENCH_RATE:-auto}
 RATE_SECONDS=${BENCH_RATE_SECONDS:-8}
 VARIANTS=${BENCH_VARIANTS:-A B C D E F}
 CONC2=${BENCH_CONC2:-1}
@@ -153,18 +154,27 @@ run_variant() {
   sat=$($loader "${wrk_cmd[@]}" "-d${SECONDS_SAT}s" "$url" | grep '^{' || echo null)
   t1=$(cpu_ticks "$pid"); w1=$(date +%s.%N)
   local fixed='null' f0=0 f1=0
+  if [ "$RATE" = auto ] && [ "$mode" = c1 ]; then
+    RATE=1000
+    if [ "$v" = A ] && [ "$sat" != null ]; then
+      RATE=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(max(200, int(s["requests"] / (s["duration_us"] / 1e6) / 4 / 100) * 100))' "$sat")
+    fi
+    blog "fixed rate for every variant and round: $RATE req/s"
+  fi
   if [ "$mode" = c1 ] && [ "$RATE_SECONDS" != 0 ]; then
     f0=$(cpu_ticks "$pid")
     fixed=$(pin_load "$LOADGEN" --addr "127.0.0.1:$port" --rate "$RATE" --seconds "$RATE_SECONDS" \
       --connections 16 || echo null)
     f1=$(cpu_ticks "$pid")
   fi
-  local rss probes
+  local rss probes green blue
   rss=$(rss_kb "$pid")
+  green=$(stat_value "$admin" 'cluster\.relay_green\.upstream_rq_total')
+  blue=$(stat_value "$admin" 'cluster\.relay_blue\.upstream_rq_total')
   probes=$(admin_get "$admin" '/stats?filter=probes_' | awk -F': ' '{ s += $2 } END { print s + 0 }')
   echo "{\"variant\":\"$v\",\"round\":\"$round\",\"mode\":\"$mode\",\"sat\":$sat,\"fixed\":$fixed,\
 \"cpu_ticks\":$((t1 - t0)),\"fixed_cpu_ticks\":$((f1 - f0)),\"clk_tck\":$CLK_TCK,\
-\"wall_s\":$(awk "BEGIN { print $w1 - $w0 }"),\"rss_kb\":$rss,\"probes\":$probes,\"loadavg\":\"$(loadavg)\"}" >>"$RESULTS"
+\"wall_s\":$(awk "BEGIN { print $w1 - $w0 }"),\"rss_kb\":$rss,\"probes\":$probes,\"green_rq\":$green,\"blue_rq\":$blue,\"loadavg\":\"$(loadavg)\"}" >>"$RESULTS"
   stop_pid "$pid"
   blog "$v round $round ($mode): $(python3 "$BENCH_DIR/report.py" line "$(tail -1 "$RESULTS")")"
 }
@@ -190,7 +200,7 @@ meta = {
   "envoy": "$("$ENVOY_BIN" --version 2>/dev/null | grep -o '[0-9a-f]\{40\}/[^ ]*' | head -1)",
   "load_before": "$LOAD_BEFORE", "load_after": "$LOAD_AFTER",
   "rounds": $ROUNDS, "seconds": $SECONDS_SAT, "warmup": $WARMUP, "connections": $CONNS,
-  "rate": $RATE, "rate_seconds": $RATE_SECONDS,
+  "rate": "$RATE", "rate_seconds": $RATE_SECONDS,
   "wasm_raw": $WASM_RAW, "wasm_opt": "$WASM_OPT", "noop_raw": $NOOP_RAW, "noop_opt": "$NOOP_OPT",
   "pending": $pending_json,
   "extra": {l.split()[0]: "B config, " + l.split()[1].rsplit("/", 1)[-1] + ("" if l.split()[2].endswith("envoy/templates/static.yaml") else ", " + l.split()[2].rsplit("/", 1)[-1])
