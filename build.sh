@@ -67,7 +67,7 @@ case "$cmd" in
   test)
     setup; build; checks
     log "cargo test (unit tests, then integration tests against the real Envoy)"
-    cargo test --workspace -- --test-threads 2
+    cargo test --workspace --no-fail-fast -- --test-threads 2
     log "fuzz smoke: each fuzz target ~10 s under libFuzzer (stable Rust; fuzz/README.md)"
     fuzz/run.sh --seconds "${FUZZ_SECONDS:-10}"
     ;;

@@ -13,7 +13,7 @@ use crate::status::{render, StatusInput};
 
 use super::ai_stream::{AiStream, HeadersStep};
 use super::runtime::Runtime;
-use super::{ai_metrics, calls, metrics, rollback_window, vm};
+use super::{ai_metrics, calls, metrics, rollback_window, routing_state, vm};
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
@@ -74,6 +74,9 @@ impl RelayStream {
             return;
         }
         metrics::flush();
+        // Read the shared health now rather than at the last tick, so that any worker answers
+        // with the verdicts the prober last published.
+        routing_state::refresh(runtime, calls::now_ms(), false);
         let body = render(&StatusInput {
             config: &runtime.config,
             effective: runtime.split.get(),
