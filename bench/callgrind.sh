@@ -8,7 +8,7 @@
 # x-session-id). Ir/request = (load-window Ir − idle Ir/s × load-window seconds) / requests.
 #   bench/callgrind.sh [VARIANT...]     A..F as in bench/run.sh, or NAME=FILE.wasm[@TEMPLATE]
 #                                       (B's configuration with another build / bootstrap)
-# Knobs: CG_REQUESTS=1000 CG_IDLE=5 CG_WASM=<filter .wasm> CG_OUT=BENCHMARKS.md (the section
+# Knobs: CG_REQUESTS=1000 CG_IDLE=5 CG_WASM=<filter .wasm> CG_RUN_DIR CG_OUT=BENCHMARKS.md (the section
 # between the callgrind markers); raw data in .run/callgrind/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -19,7 +19,7 @@ N=${CG_REQUESTS:-1000}
 IDLE=${CG_IDLE:-5}
 WASM=${CG_WASM:-$ROOT/target/wasm32-wasip1/release/bluegreen_relay.wasm}
 OUT=${CG_OUT:-$ROOT/BENCHMARKS.md}
-RUN=$ROOT/.run/callgrind
+RUN=${CG_RUN_DIR:-$ROOT/.run/callgrind}
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(A B C D E F)
 command -v valgrind >/dev/null || { blog "valgrind is missing (apt-get install valgrind)"; exit 1; }
@@ -120,40 +120,4 @@ PY
   blog "$name: $(tail -1 "$RUN/results.jsonl")"
 done
 
-python3 - "$RUN/results.jsonl" "$OUT" "$(loadavg)" <<'PY'
-import json, sys, time
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {r["variant"]: r for r in rows}
-a = by.get("A", {}).get("ir_per_request")
-e = by.get("E", {}).get("ir_per_request")
-L = ["<!-- callgrind:begin -->", "", "### Instructions per request (callgrind)", ""]
-L.append(f"`bench/callgrind.sh {' '.join(r['spec'] if '=' in r['spec'] else r['variant'] for r in rows)}` — "
-         f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, load average {sys.argv[3]}. Envoy "
-         "`--concurrency 1` under valgrind's callgrind, whole process; instructions counted while "
-         "bench/loadgen sends the requests, minus the idle rate (timers, stats flush) measured "
-         "just before, ÷ requests. Instruction counts do not depend on what else the machine runs.")
-L.append("")
-L.append("| variant | requests | failed | instructions/request | Δ A | Δ E |")
-L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
-for r in rows:
-    ir = r["ir_per_request"]
-    da = f"{ir - a:+,}" if a is not None else "—"
-    de = f"{ir - e:+,}" if e is not None else "—"
-    L.append(f"| {r['spec']} | {r['requests']:,} | {r['failed']} | {ir:,} | {da} | {de} |")
-L.append("")
-L.append("<!-- callgrind:end -->")
-section = "\n".join(L)
-out = sys.argv[2]
-try:
-    text = open(out, encoding="utf-8").read()
-except FileNotFoundError:
-    text = "# Benchmarks\n"
-b, e2 = "<!-- callgrind:begin -->", "<!-- callgrind:end -->"
-if b in text and e2 in text:
-    head, rest = text.split(b, 1)
-    text = head + section + rest.split(e2, 1)[1]
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(out, "w", encoding="utf-8").write(text)
-print(section)
-PY
+python3 "$BENCH_DIR/callgrind_report.py" "$RUN/results.jsonl" "$OUT" "$(loadavg)"

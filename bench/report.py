@@ -106,6 +106,16 @@ def main(meta_path, results_path, out_path):
              f"{meta['envoy']}. Load average before {meta['load_before']}, after "
              f"{meta['load_after']} (the machine is shared: other builds and tests run at the same "
              "time, which is why every comparison is interleaved in one run and paired by round).")
+    # The run itself (wrk, two Envoys) adds ~1.5 to the load average: judge by the load before.
+    busy = float(meta["load_before"].split()[0])
+    if busy >= 0.5:
+        L.append("")
+        L.append(f"**Caution:** the load average was {busy:.2f} on 2 cores as this run started: other "
+                 "work shared the CPU pinned to Envoy, which inflates every wall-clock figure "
+                 "(CPU µs per request included: fewer events per event-loop pass, cold caches) and "
+                 "makes single rounds swing by ±30 %. The paired ratios are the usable part; the "
+                 "\"Instructions per request\" section below (callgrind) is the load-independent "
+                 "comparison of the same variants.")
     L.append("")
     L.append(f"Method: per round, each variant in turn (A B C D E F), a fresh Envoy "
              f"`--concurrency 1` pinned to CPU 0; the upstream (a second Envoy answering "
