@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use stack::{failover_config, EcdsStack};
+use stack::{failover_config, EcdsStack, RunningStack};
 
 const PUBLISHES: usize = 20;
 const BOUND: Duration = Duration::from_secs(5);

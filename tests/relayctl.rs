@@ -11,7 +11,7 @@ use bluegreen_relay::config::Config;
 use serde_json::{json, Value};
 use stack::{
     failover_config, poll_until, render, run_relayctl, template, wasm_path, EcdsStack, RelayctlRun,
-    BLUE_KEY, CHAT_BODY, GREEN_KEY,
+    RunningStack, BLUE_KEY, CHAT_BODY, GREEN_KEY,
 };
 
 /// The last 12 characters of each test key: enough to spot a leak.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use stack::{expected_env, mask_key, Stack};
+use stack::{expected_env, mask_key, RunningStack, Stack};
 
 const SESSIONS: usize = 1000;
 const THREADS: usize = 4;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use stack::{failover_config, poll_until, EcdsStack, LoadRun, LoadSpec};
+use stack::{failover_config, poll_until, EcdsStack, LoadRun, LoadSpec, RunningStack};
 
 /// How long each step's traffic is watched after the command returned.
 const WINDOW: Duration = Duration::from_millis(1500);

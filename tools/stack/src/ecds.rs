@@ -9,12 +9,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::envoy::{render, Envoy, EnvoyExit};
-use crate::http::{Http, Resp};
+use crate::http::Http;
 use crate::mock::MockRelay;
 use crate::paths::{template, wasm_path};
 use crate::poll::poll_until;
 use crate::rundir::RunDir;
-use crate::stack::{BLUE_KEY, CHAT_BODY};
+use crate::stack::BLUE_KEY;
 
 /// The resource file the bootstrap's `path_config_source` names, inside the watched directory.
 pub const ECDS_RESOURCE: &str = "bluegreen-relay.json";
@@ -130,32 +130,6 @@ impl EcdsStack {
             )
         });
         version
-    }
-
-    /// The relay of environment `name` ("blue" or "green").
-    pub fn relay(&self, name: &str) -> &MockRelay {
-        match name {
-            "blue" => &self.blue,
-            "green" => &self.green,
-            other => panic!("no relay named {other}"),
-        }
-    }
-
-    /// A keep-alive client for Envoy's listener.
-    pub fn client(&self) -> &Http {
-        &self.client
-    }
-
-    /// One non-streaming chat completion through Envoy.
-    pub fn chat(&self, headers: &[(&str, &str)]) -> Resp {
-        self.client.post("/v1/chat/completions", headers, CHAT_BODY)
-    }
-
-    /// `GET /relay/status` as JSON.
-    pub fn status(&self) -> Value {
-        let resp = self.client.get("/relay/status", &[]);
-        assert_eq!(resp.status, 200, "status endpoint: {}", resp.body);
-        resp.json()
     }
 }
 
@@ -438,5 +412,15 @@ pub fn run_relayctl(args: &[&str], env: &[(&str, &str)]) -> RelayctlRun {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         started_ms,
         returned_ms: crate::load::unix_ms(),
+    }
+}
+
+impl crate::running::RunningStack for EcdsStack {
+    fn relays(&self) -> [&MockRelay; 2] {
+        [&self.blue, &self.green]
+    }
+
+    fn client(&self) -> &Http {
+        &self.client
     }
 }

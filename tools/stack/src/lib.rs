@@ -14,6 +14,7 @@ mod mock;
 mod paths;
 mod poll;
 mod rundir;
+mod running;
 mod stack;
 
 pub use bucket::{expected_env, fnv1a64, green_threshold, mask_key};
@@ -27,4 +28,5 @@ pub use load::{stack_bin, LoadBucket, LoadRecord, LoadReport, LoadRun, LoadSpec,
 pub use mock::{MockRelay, RecordedRequest};
 pub use paths::{envoy_bin, mock_relay_bin, repo_root, template, wasm_path};
 pub use poll::poll_until;
+pub use running::RunningStack;
 pub use stack::{Stack, BLUE_KEY, CHAT_BODY, GREEN_KEY};

@@ -5,10 +5,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::envoy::{Envoy, EnvoyExit};
-use crate::http::{Http, Resp};
+use crate::http::Http;
 use crate::mock::MockRelay;
 use crate::paths::{template, wasm_path};
 use crate::poll::poll_until;
+use crate::running::RunningStack;
 
 /// Handed to Envoy as `$HOLYSHEEP_API_KEY_BLUE` by [`Stack::start`].
 pub const BLUE_KEY: &str = "sk-test-blue-3f9c2a7d1e8b4c60";
@@ -75,32 +76,6 @@ impl Stack {
         })
     }
 
-    /// The relay of environment `name` ("blue" or "green").
-    pub fn relay(&self, name: &str) -> &MockRelay {
-        match name {
-            "blue" => &self.blue,
-            "green" => &self.green,
-            other => panic!("no relay named {other}"),
-        }
-    }
-
-    /// A keep-alive client for Envoy's listener.
-    pub fn client(&self) -> &Http {
-        &self.client
-    }
-
-    /// One non-streaming chat completion through Envoy.
-    pub fn chat(&self, headers: &[(&str, &str)]) -> Resp {
-        self.client.post("/v1/chat/completions", headers, CHAT_BODY)
-    }
-
-    /// `GET /relay/status` as JSON.
-    pub fn status(&self) -> Value {
-        let resp = self.client.get("/relay/status", &[]);
-        assert_eq!(resp.status, 200, "status endpoint: {}", resp.body);
-        resp.json()
-    }
-
     /// Polls the status until `settled` holds (counters are batched); panics with the
     /// last status seen, described by `what`, if it never does.
     pub fn status_when(&self, what: &str, settled: impl Fn(&Value) -> bool) -> Value {
@@ -128,4 +103,14 @@ fn active_cluster(filter_config: &str) -> String {
         .as_str()
         .unwrap_or("relay_blue")
         .to_string()
+}
+
+impl crate::running::RunningStack for Stack {
+    fn relays(&self) -> [&MockRelay; 2] {
+        [&self.blue, &self.green]
+    }
+
+    fn client(&self) -> &Http {
+        &self.client
+    }
 }
