@@ -25,26 +25,6 @@ fn mode_is(mode: &'static str) -> impl Fn(&Value) -> bool {
     move |s| s["routing_mode"] == mode
 }
 
-/// Sends one request per id; returns a description of each answer that was not a 200 served
-/// by `want(id)` (by the relay that answered and by `x-relay-environment`).
-fn misrouted(stack: &Stack, ids: &[String], want: impl Fn(&str) -> &'static str) -> Vec<String> {
-    chat_sessions(&stack.envoy, ids, 4)
-        .iter()
-        .zip(ids)
-        .filter_map(|(resp, id)| {
-            let want = want(id);
-            let said = resp.header("x-relay-environment").unwrap_or("-");
-            (resp.status != 200 || resp.relay() != want || said != want).then(|| {
-                format!(
-                    "x-session-id {id:?}: want {want}, got {} from relay {} (x-relay-environment {said})",
-                    resp.status,
-                    resp.relay()
-                )
-            })
-        })
-        .collect()
-}
-
 fn assert_all_served(stack: &Stack, n: usize, what: &str, want: impl Fn(&str) -> &'static str) {
     let ids = Rng::new().ids(n);
     let wrong = misrouted(stack, &ids, want);

@@ -23,26 +23,6 @@ fn env_of(status: &Value, env: &str) -> Value {
     status["environments"][env].clone()
 }
 
-/// Sends one request per id and returns the ids that were not served with a 200 by `want(id)`,
-/// by both the relay that answered and the filter's `x-relay-environment`.
-fn misrouted(stack: &Stack, ids: &[String], want: impl Fn(&str) -> &'static str) -> Vec<String> {
-    chat_sessions(&stack.envoy, ids, 4)
-        .iter()
-        .zip(ids)
-        .filter_map(|(resp, id)| {
-            let want = want(id);
-            let said = resp.header("x-relay-environment").unwrap_or("-");
-            (resp.status != 200 || resp.relay() != want || said != want).then(|| {
-                format!(
-                    "x-session-id {id:?}: want {want}, got {} from relay {} (x-relay-environment {said})",
-                    resp.status,
-                    resp.relay()
-                )
-            })
-        })
-        .collect()
-}
-
 fn rule(id: &str) -> &'static str {
     expected_env(id, f64::from(GREEN) / 100.0)
 }

@@ -137,24 +137,10 @@ fn release_under_load_fails_no_request() {
     });
 
     // The release, through the relayctl binary.
-    let mut step = |args: &[&str], green_bp: u32| {
-        let run = stack.relayctl(args);
-        run.assert_ok();
-        print!("{}", run.stdout);
-        std::thread::sleep(OBSERVE);
-        windows.push(Window {
-            label: format!("relayctl {}", args.join(" ")),
-            started_ms: run.started_ms,
-            returned_ms: run.returned_ms,
-            from_ms: run.returned_ms + EFFECT_MS,
-            to_ms: unix_ms(),
-            expect: Expect::Split { green_bp },
-        });
-    };
-    step(&["canary", "10"], 1000);
-    step(&["canary", "50"], 5000);
-    step(&["promote"], 10_000);
-    step(&["rollback"], 0);
+    step(&stack, &mut windows, &["canary", "10"], 1000, "");
+    step(&stack, &mut windows, &["canary", "50"], 5000, "");
+    step(&stack, &mut windows, &["promote"], 10_000, "");
+    step(&stack, &mut windows, &["rollback"], 0, "");
 
     // A configuration the filter refuses, written straight into the watched resource:
     // ECDS rejects it and the rollback's configuration keeps serving.
@@ -204,21 +190,13 @@ fn release_under_load_fails_no_request() {
     });
 
     // Green dies at canary 50 and comes back.
-    let mut step = |args: &[&str], green_bp: u32| {
-        let run = stack.relayctl(args);
-        run.assert_ok();
-        print!("{}", run.stdout);
-        std::thread::sleep(OBSERVE);
-        windows.push(Window {
-            label: format!("relayctl {} (over the rejected file)", args.join(" ")),
-            started_ms: run.started_ms,
-            returned_ms: run.returned_ms,
-            from_ms: run.returned_ms + EFFECT_MS,
-            to_ms: unix_ms(),
-            expect: Expect::Split { green_bp },
-        });
-    };
-    step(&["canary", "50"], 5000);
+    step(
+        &stack,
+        &mut windows,
+        &["canary", "50"],
+        5000,
+        " (over the rejected file)",
+    );
     stack.blue.clear();
     let killed_at = unix_ms();
     stack.green.set_config(&json!({"refuse": true}));
@@ -338,4 +316,21 @@ fn release_under_load_fails_no_request() {
         "  green down: {} requests of green's sessions were retried on blue with blue's key",
         at_blue.len()
     );
+}
+
+/// Runs one relayctl step and watches the split for [`OBSERVE`]: every request that starts
+/// [`EFFECT_MS`] after relayctl returned must follow the bucket rule for `green_bp`.
+fn step(stack: &EcdsStack, windows: &mut Vec<Window>, args: &[&str], green_bp: u32, note: &str) {
+    let run = stack.relayctl(args);
+    run.assert_ok();
+    print!("{}", run.stdout);
+    std::thread::sleep(OBSERVE);
+    windows.push(Window {
+        label: format!("relayctl {}{note}", args.join(" ")),
+        started_ms: run.started_ms,
+        returned_ms: run.returned_ms,
+        from_ms: run.returned_ms + EFFECT_MS,
+        to_ms: unix_ms(),
+        expect: Expect::Split { green_bp },
+    });
 }
