@@ -208,8 +208,9 @@ fn release_under_load_fails_no_request() {
         label: "green refusing connections at canary 50".into(),
         started_ms: killed_at,
         returned_ms: refused_at,
-        // Requests already on green when it closed its sockets may have been answered by it.
-        from_ms: refused_at + 50,
+        // Requests already on green when it closed its sockets may have been answered by it
+        // (on a busy machine a request started just before reaches the relay late).
+        from_ms: refused_at + 250,
         to_ms: revived_at,
         expect: Expect::BlueServesAll,
     });
