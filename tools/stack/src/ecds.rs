@@ -65,16 +65,9 @@ impl EcdsStack {
         if let Some(config) = initial {
             publish_into(dir.path(), &published, config, None);
         }
-        let vars = [
-            ("BLUE_ADDR", blue.host().to_string()),
-            ("BLUE_PORT", blue.port().to_string()),
-            ("GREEN_ADDR", green.host().to_string()),
-            ("GREEN_PORT", green.port().to_string()),
-            ("WASM_PATH", wasm_path().display().to_string()),
-            ("ECDS_DIR", dir.path().display().to_string()),
-            ("DEFAULT_CONFIG", Value::from(default_config).to_string()),
-            ("ACTIVE_CLUSTER", active_cluster(default_config)),
-        ];
+        let mut vars = crate::stack::bootstrap_vars(&blue, &green, default_config);
+        vars.push(("ECDS_DIR", dir.path().display().to_string()));
+        vars.push(("DEFAULT_CONFIG", Value::from(default_config).to_string()));
         let envoy = Envoy::start(&template("ecds.yaml"), &vars, env, CONCURRENCY)?;
         let client = envoy.client();
         Ok(EcdsStack {
@@ -188,16 +181,6 @@ fn ecds_counter(envoy: &Envoy, name: &str) -> u64 {
             key.ends_with(&suffix).then(|| value.trim().parse().ok())?
         })
         .unwrap_or(0)
-}
-
-/// The fallback route's cluster: the active environment's, when the config says.
-fn active_cluster(filter_config: &str) -> String {
-    let config: Value = serde_json::from_str(filter_config).unwrap_or(Value::Null);
-    let active = config["active"].as_str().unwrap_or("blue");
-    config["environments"][active]["cluster"]
-        .as_str()
-        .unwrap_or("relay_blue")
-        .to_string()
 }
 
 // ---- Operations: relayctl against this stack, and when a publication is live.

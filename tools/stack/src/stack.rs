@@ -56,16 +56,9 @@ impl Stack {
     ) -> Result<Stack, EnvoyExit> {
         let blue = MockRelay::start("blue", blue_args);
         let green = MockRelay::start("green", green_args);
-        let vars = [
-            ("BLUE_ADDR", blue.host().to_string()),
-            ("BLUE_PORT", blue.port().to_string()),
-            ("GREEN_ADDR", green.host().to_string()),
-            ("GREEN_PORT", green.port().to_string()),
-            ("WASM_PATH", wasm_path().display().to_string()),
-            // A JSON string literal is also a valid YAML double-quoted scalar.
-            ("FILTER_CONFIG", Value::from(filter_config).to_string()),
-            ("ACTIVE_CLUSTER", active_cluster(filter_config)),
-        ];
+        let mut vars = bootstrap_vars(&blue, &green, filter_config);
+        // A JSON string literal is also a valid YAML double-quoted scalar.
+        vars.push(("FILTER_CONFIG", Value::from(filter_config).to_string()));
         let envoy = Envoy::start(&template("static.yaml"), &vars, env, CONCURRENCY)?;
         let client = envoy.client();
         Ok(Stack {
@@ -96,6 +89,23 @@ pub const CHAT_BODY: &str =
     r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}"#;
 
 /// The fallback route's cluster: the active environment's, when the config says.
+/// The template tokens every bootstrap has: where the relays listen, the `.wasm`, and the
+/// fallback route's cluster (the active environment's in `serving_config`).
+pub(crate) fn bootstrap_vars(
+    blue: &MockRelay,
+    green: &MockRelay,
+    serving_config: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("BLUE_ADDR", blue.host().to_string()),
+        ("BLUE_PORT", blue.port().to_string()),
+        ("GREEN_ADDR", green.host().to_string()),
+        ("GREEN_PORT", green.port().to_string()),
+        ("WASM_PATH", wasm_path().display().to_string()),
+        ("ACTIVE_CLUSTER", active_cluster(serving_config)),
+    ]
+}
+
 fn active_cluster(filter_config: &str) -> String {
     let config: Value = serde_json::from_str(filter_config).unwrap_or(Value::Null);
     let active = config["active"].as_str().unwrap_or("blue");
