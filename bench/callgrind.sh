@@ -8,7 +8,7 @@
 # x-session-id). Ir/request = (load-window Ir − idle Ir/s × load-window seconds) / requests.
 #   bench/callgrind.sh [VARIANT...]     A..F as in bench/run.sh, or NAME=FILE.wasm[@TEMPLATE]
 #                                       (B's configuration with another build / bootstrap)
-# Knobs: CG_REQUESTS=1000 CG_IDLE=5 CG_WASM=<filter .wasm> CG_RUN_DIR CG_OUT=BENCHMARKS.md (the section
+# Knobs: CG_EXTRA_CONFIG=B (the configuration NAME=FILE variants run), CG_REQUESTS=1000 CG_IDLE=5 CG_WASM=<filter .wasm> CG_RUN_DIR CG_OUT=BENCHMARKS.md (the section
 # between the callgrind markers); raw data in .run/callgrind/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -16,6 +16,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 N=${CG_REQUESTS:-1000}
+EXTRA_CONFIG=${CG_EXTRA_CONFIG:-B}
 IDLE=${CG_IDLE:-5}
 WASM=${CG_WASM:-$ROOT/target/wasm32-wasip1/release/bluegreen_relay.wasm}
 OUT=${CG_OUT:-$ROOT/BENCHMARKS.md}
@@ -52,16 +53,18 @@ render_variant() { # NAME-or-SPEC OUT
   case "$spec" in
     A) render "$BENCH_DIR/templates/native.yaml" "$out" "${COMMON[@]}" "${KEYS[@]}" ;;
     B|C|D) render "$ROOT/envoy/templates/static.yaml" "$out" "${COMMON[@]}" "${STATIC[@]}" \
-      "WASM_PATH=$WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/$spec.json" ;;
+      "WASM_PATH=$WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/$spec.json" \
+      "$(body_stage "$BENCH_DIR/configs/$spec.json")" ;;
     E) render "$ROOT/envoy/templates/static.yaml" "$out" "${COMMON[@]}" "${STATIC[@]}" \
-      "WASM_PATH=$NOOP_WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/B.json" ;;
+      "WASM_PATH=$NOOP_WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/B.json" "BODY_STAGE=" ;;
     F) render "$BENCH_DIR/templates/lua.yaml" "$out" "${COMMON[@]}" "${KEYS[@]}" ;;
     *=*)
       local rest=${spec#*=} wasm template=$ROOT/envoy/templates/static.yaml
       wasm=${rest%%@*}
       [ "$rest" = "$wasm" ] || template=${rest#*@}
       render "$template" "$out" "${COMMON[@]}" "${STATIC[@]}" "WASM_PATH=$wasm" \
-        "FILTER_CONFIG@=$BENCH_DIR/configs/B.json" ;;
+        "FILTER_CONFIG@=$BENCH_DIR/configs/$EXTRA_CONFIG.json" \
+        "$(body_stage "$BENCH_DIR/configs/$EXTRA_CONFIG.json")" ;;
     *) blog "unknown variant $spec"; return 1 ;;
   esac
 }

@@ -93,3 +93,13 @@ stat_value() {
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# body_stage FILTER_CONFIG.json: the render.py argument for static.yaml's {{BODY_STAGE}}, chosen
+# as tools/stack does: the body-check filters only when the configuration has a model catalog.
+body_stage() {
+  if python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1])).get("models") else 1)' "$1"; then
+    echo "BODY_STAGE<=$ROOT/envoy/templates/body-stage.yaml"
+  else
+    echo "BODY_STAGE="
+  fi
+}

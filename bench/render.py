@@ -5,6 +5,7 @@ usage: render.py TEMPLATE OUT NAME=value... NAME@=file.json
   NAME=value     the value as is
   NAME@=file     the file's JSON, compacted, as a JSON string literal (also a valid YAML
                  double-quoted scalar): what envoy/README.md says FILTER_CONFIG holds
+  NAME<=file     the file's text as is (e.g. BODY_STAGE<=envoy/templates/body-stage.yaml)
 A token without a value is an error, as in tools/stack.
 """
 import json
@@ -16,7 +17,11 @@ def main():
     template, out, *pairs = sys.argv[1:]
     values = {}
     for pair in pairs:
-        if "@=" in pair:
+        if "<=" in pair:
+            name, path = pair.split("<=", 1)
+            with open(path, encoding="utf-8") as f:
+                values[name] = f.read()
+        elif "@=" in pair:
             name, path = pair.split("@=", 1)
             with open(path, encoding="utf-8") as f:
                 compact = json.dumps(json.load(f), separators=(",", ":"))

@@ -95,17 +95,18 @@ render() { python3 "$BENCH_DIR/render.py" "$@"; }
 render "$BENCH_DIR/templates/native.yaml" "$RUN/A.yaml" "${COMMON[@]}" "${KEYS[@]}"
 for v in B C D; do
   render "$ROOT/envoy/templates/static.yaml" "$RUN/$v.yaml" "${COMMON[@]}" "${STATIC[@]}" \
-    "WASM_PATH=$WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/$v.json"
+    "WASM_PATH=$WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/$v.json" \
+    "$(body_stage "$BENCH_DIR/configs/$v.json")"
 done
 render "$ROOT/envoy/templates/static.yaml" "$RUN/E.yaml" "${COMMON[@]}" "${STATIC[@]}" \
-  "WASM_PATH=$NOOP_WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/B.json"
+  "WASM_PATH=$NOOP_WASM" "FILTER_CONFIG@=$BENCH_DIR/configs/B.json" "BODY_STAGE="
 render "$BENCH_DIR/templates/lua.yaml" "$RUN/F.yaml" "${COMMON[@]}" "${KEYS[@]}"
 EXTRA_NAMES=()
 for spec in ${BENCH_EXTRA:-}; do
   name=${spec%%=*}; rest=${spec#*=}; wasm=${rest%%@*}; template=$ROOT/envoy/templates/static.yaml
   [ "$rest" = "$wasm" ] || template=${rest#*@}
   render "$template" "$RUN/$name.yaml" "${COMMON[@]}" "${STATIC[@]}" \
-    "WASM_PATH=$wasm" "FILTER_CONFIG@=$BENCH_DIR/configs/B.json"
+    "WASM_PATH=$wasm" "FILTER_CONFIG@=$BENCH_DIR/configs/B.json" "BODY_STAGE="
   echo "$name $wasm $template" >>"$RUN/extra.txt"
   EXTRA_NAMES+=("$name")
 done

@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::environment::Environment;
+use crate::header_block::Headers;
 use crate::routing::Split;
 
 /// How the environment was chosen (for tests and debug logs).
@@ -18,17 +19,17 @@ pub enum Reason {
 pub fn choose_environment(
     config: &Config,
     split: Split,
-    read_header: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
+    headers: &dyn Headers,
     keyless_bucket: &mut dyn FnMut() -> u32,
 ) -> (Environment, Reason) {
     if let Some(name) = &config.override_header {
-        if let Some(env) = read_header(name).and_then(|v| Environment::from_bytes(&v)) {
+        if let Some(env) = headers.get(name).and_then(Environment::from_bytes) {
             return (env, Reason::Override);
         }
     }
     for name in &config.affinity_headers {
-        if let Some(value) = read_header(name).filter(|v| !v.is_empty()) {
-            return (split.pick_for_key(&value), Reason::Affinity);
+        if let Some(value) = headers.get(name).filter(|v| !v.is_empty()) {
+            return (split.pick_for_key(value), Reason::Affinity);
         }
     }
     (split.pick(keyless_bucket()), Reason::Keyless)
@@ -46,7 +47,21 @@ pub fn is_status_path(config: &Config, path: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
     use std::collections::HashMap;
+
+    /// Headers that remember which names were asked for.
+    struct Recorded<'a> {
+        map: HashMap<&'a str, &'a str>,
+        read: RefCell<Vec<String>>,
+    }
+
+    impl Headers for Recorded<'_> {
+        fn get(&self, name: &str) -> Option<&[u8]> {
+            self.read.borrow_mut().push(name.to_string());
+            self.map.get(name).map(|v| v.as_bytes())
+        }
+    }
 
     fn config(extra: &str) -> Config {
         let json = format!(
@@ -63,14 +78,12 @@ mod tests {
         split: Split,
         headers: &[(&str, &str)],
     ) -> (Environment, Reason, Vec<String>) {
-        let map: HashMap<&str, &str> = headers.iter().copied().collect();
-        let mut read = Vec::new();
-        let mut reader = |name: &str| {
-            read.push(name.to_string());
-            map.get(name).map(|v| v.as_bytes().to_vec())
+        let recorded = Recorded {
+            map: headers.iter().copied().collect(),
+            read: RefCell::new(Vec::new()),
         };
-        let (env, reason) = choose_environment(config, split, &mut reader, &mut || 0);
-        (env, reason, read)
+        let (env, reason) = choose_environment(config, split, &recorded, &mut || 0);
+        (env, reason, recorded.read.into_inner())
     }
 
     #[test]

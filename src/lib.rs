@@ -8,6 +8,7 @@ pub mod config;
 pub mod counters;
 pub mod decision;
 pub mod environment;
+pub mod header_block;
 pub mod health;
 pub mod lease;
 pub mod models;

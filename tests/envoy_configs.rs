@@ -39,6 +39,7 @@ fn render_template(template: &Path, filter_config: &str) -> PathBuf {
         ("ACTIVE_CLUSTER", "relay_blue".to_string()),
         ("ECDS_DIR", dir.display().to_string()),
         ("VERSION", "validate-1".to_string()),
+        ("BODY_STAGE", body_stage_yaml()),
     ];
     let resource = repo_root().join("envoy/templates/ecds-resource.json");
     if resource.is_file() {

@@ -295,19 +295,6 @@ fn pins_apply_without_enforcement() {
 /// and the VM does not trap.
 #[test]
 fn without_the_body_stage_pins_cannot_move_requests() {
-    let template = std::fs::read_to_string(template("static.yaml")).unwrap();
-    let start_at = template
-        .find("          # Model catalog (docs/ai-relay.md)")
-        .expect("the body stage in static.yaml");
-    let end_at = template
-        .find("          - name: envoy.filters.http.router")
-        .expect("the router in static.yaml");
-    let single = format!("{}{}", &template[..start_at], &template[end_at..]);
-    let dir = std::env::temp_dir().join(format!("bluegreen-single-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("single-instance.yaml");
-    std::fs::write(&path, single).unwrap();
-
     let blue = MockRelay::start("blue", &[]);
     let green = MockRelay::start("green", &[]);
     let vars = [
@@ -321,9 +308,15 @@ fn without_the_body_stage_pins_cannot_move_requests() {
             Value::from(models_config(true, 1 << 20).to_string()).to_string(),
         ),
         ("ACTIVE_CLUSTER", "relay_blue".to_string()),
+        ("BODY_STAGE", String::new()),
     ];
-    let envoy = Envoy::start(&path, &vars, &[("HOLYSHEEP_API_KEY_BLUE", BLUE_KEY)], 2)
-        .unwrap_or_else(|exit| panic!("Envoy did not start: {exit:?}"));
+    let envoy = Envoy::start(
+        &template("static.yaml"),
+        &vars,
+        &[("HOLYSHEEP_API_KEY_BLUE", BLUE_KEY)],
+        2,
+    )
+    .unwrap_or_else(|exit| panic!("Envoy did not start: {exit:?}"));
     let client = envoy.client();
     let body = r#"{"model":"some-batch-model","messages":[]}"#;
     for i in 0..3 {
@@ -362,5 +355,4 @@ fn without_the_body_stage_pins_cannot_move_requests() {
         let ok = client.post("/v1/chat/completions", &[], r#"{"model":"gpt-4.1"}"#);
         assert_eq!(ok.status, 200, "{}", ok.body);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,6 +13,7 @@ use proxy_wasm::types::Action;
 
 use crate::counters::Counter;
 use crate::environment::Environment;
+use crate::header_block::Headers;
 use crate::models::{
     check_body, is_completion_path, too_large, BodyRoute, Refusal, BODY_CHECK_HEADER,
 };
@@ -73,7 +74,7 @@ impl AiStream {
         &mut self,
         runtime: &Runtime,
         env: Environment,
-        path: Option<&[u8]>,
+        headers: &dyn Headers,
         end_of_stream: bool,
     ) -> HeadersStep {
         let models = &runtime.config.models;
@@ -83,10 +84,10 @@ impl AiStream {
             return HeadersStep::Go;
         }
         self.started_ms = calls::now_ms();
-        if !path.is_some_and(is_completion_path) {
+        if !headers.get(":path").is_some_and(is_completion_path) {
             return HeadersStep::Go;
         }
-        if calls::request_header(":method").as_deref() != Some(b"POST".as_slice()) {
+        if headers.get(":method") != Some(b"POST".as_slice()) {
             return HeadersStep::Go;
         }
         self.completion = true;
@@ -99,8 +100,8 @@ impl AiStream {
                 Err(refusal) => refuse(env, &refusal),
             };
         }
-        let announced = calls::request_header("content-length").and_then(|value| {
-            std::str::from_utf8(&value)
+        let announced = headers.get("content-length").and_then(|value| {
+            std::str::from_utf8(value)
                 .ok()?
                 .trim()
                 .parse::<usize>()
@@ -199,10 +200,16 @@ impl AiStream {
         }
     }
 
+    /// Whether `on_response_headers` will look at more than `:status`.
+    pub fn reads_answer_headers(&self) -> bool {
+        self.completion
+    }
+
     pub fn on_response_headers(
         &mut self,
         env: Environment,
         status: Option<u32>,
+        headers: &dyn Headers,
         end_of_stream: bool,
     ) {
         if self.started_ms > 0 {
@@ -216,12 +223,13 @@ impl AiStream {
         if end_of_stream {
             return;
         }
-        let encoded = calls::response_header("content-encoding")
+        let encoded = headers
+            .get("content-encoding")
             .is_some_and(|value| !value.eq_ignore_ascii_case(b"identity"));
         if encoded {
             return;
         }
-        let content_type = calls::response_header("content-type").unwrap_or_default();
+        let content_type = headers.get("content-type").unwrap_or_default();
         let starts = |prefix: &[u8]| {
             content_type.len() >= prefix.len()
                 && content_type[..prefix.len()].eq_ignore_ascii_case(prefix)

@@ -3,18 +3,42 @@
 //! directly, since the SDK's `set_map_value` panics on any status but `Ok` (Envoy answers
 //! `BadArgument` to a header write outside the header phase), which would trap the VM.
 
+use std::ptr::null_mut;
 use std::time::{Duration, UNIX_EPOCH};
 
 use log::{debug, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, Status};
 
-pub fn request_header(name: &str) -> Option<Vec<u8>> {
-    header(MapType::HttpRequestHeaders, name)
-}
+use crate::header_block::HeaderBlock;
 
 pub fn response_header(name: &str) -> Option<Vec<u8>> {
     header(MapType::HttpResponseHeaders, name)
+}
+
+/// Every request header in one host call (a lookup per header would cost a call each).
+/// Empty when the host refuses, so lookups then find nothing.
+pub fn request_headers() -> HeaderBlock {
+    header_block(MapType::HttpRequestHeaders)
+}
+
+/// Every response header in one host call, for callers that need more than one.
+pub fn response_headers() -> HeaderBlock {
+    header_block(MapType::HttpResponseHeaders)
+}
+
+fn header_block(map: MapType) -> HeaderBlock {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a buffer it allocated through this module's allocator
+    // (`proxy_on_memory_allocate`), which this Vec then owns and frees.
+    let status = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
+    if status != 0 || data.is_null() {
+        debug!("reading the {map:?} failed: status {status}");
+        return HeaderBlock::new(Vec::new());
+    }
+    // SAFETY: see above; `size` bytes at `data` were allocated for us.
+    HeaderBlock::new(unsafe { Vec::from_raw_parts(data, size, size) })
 }
 
 fn header(map: MapType, name: &str) -> Option<Vec<u8>> {
@@ -26,6 +50,11 @@ fn header(map: MapType, name: &str) -> Option<Vec<u8>> {
 
 #[link(wasm_import_module = "env")]
 extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
     fn proxy_replace_header_map_value(
         map_type: u32,
         key_data: *const u8,

@@ -8,6 +8,7 @@ use proxy_wasm::types::Action;
 use crate::counters::{parse_status, Counter};
 use crate::decision::{choose_environment, is_status_path};
 use crate::environment::Environment;
+use crate::header_block::{HeaderBlock, Headers, OneHeader, SomeHeaders};
 use crate::openai_error::error_body;
 use crate::status::{render, StatusInput};
 
@@ -48,11 +49,16 @@ impl RelayStream {
 
     /// With failover clusters the upstream filter labels the answer with the environment that
     /// really served it (a retry may have moved it); otherwise it is the one chosen here.
-    fn serving_environment(&self, chosen: Environment) -> Environment {
-        let failover = self.runtime.as_ref().is_some_and(|rt| rt.failover);
+    fn serving_environment(
+        &self,
+        failover: bool,
+        headers: &dyn Headers,
+        chosen: Environment,
+    ) -> Environment {
         if failover {
-            if let Some(env) = calls::response_header("x-relay-environment")
-                .and_then(|value| Environment::from_bytes(&value))
+            if let Some(env) = headers
+                .get("x-relay-environment")
+                .and_then(Environment::from_bytes)
             {
                 return env;
             }
@@ -61,8 +67,21 @@ impl RelayStream {
         chosen
     }
 
-    fn answer_status(runtime: &Runtime) {
-        let method = calls::request_header(":method").unwrap_or_default();
+    /// The answer's headers in as few host calls as this stream needs: `:status` alone for a
+    /// plain request, the whole map when more than one header will be read.
+    fn response_headers(&self, failover: bool) -> SomeHeaders {
+        if failover || self.ai.reads_answer_headers() {
+            SomeHeaders::All(calls::response_headers())
+        } else {
+            SomeHeaders::One(OneHeader {
+                name: ":status",
+                value: calls::response_header(":status"),
+            })
+        }
+    }
+
+    fn answer_status(runtime: &Runtime, headers: &HeaderBlock) {
+        let method = headers.get(":method").unwrap_or_default();
         if method != b"GET" && method != b"HEAD" {
             let body = error_body(
                 "the status endpoint only answers GET",
@@ -114,17 +133,18 @@ impl HttpContext for RelayStream {
             calls::send_response(503, &[JSON], body.as_bytes());
             return Action::Pause;
         };
-        let path = calls::request_header(":path");
-        if let Some(path) = &path {
-            if is_status_path(&runtime.config, path) {
-                Self::answer_status(&runtime);
-                return Action::Pause;
-            }
+        let headers = calls::request_headers();
+        if headers
+            .get(":path")
+            .is_some_and(|path| is_status_path(&runtime.config, path))
+        {
+            Self::answer_status(&runtime, &headers);
+            return Action::Pause;
         }
         let (env, _reason) = choose_environment(
             &runtime.config,
             runtime.split.get(),
-            &mut calls::request_header,
+            &headers,
             &mut vm::keyless_bucket,
         );
         if !Self::route_to(&runtime, env) {
@@ -140,7 +160,7 @@ impl HttpContext for RelayStream {
         self.env = Some(env);
         match self
             .ai
-            .on_request_headers(&runtime, env, path.as_deref(), end_of_stream)
+            .on_request_headers(&runtime, env, &headers, end_of_stream)
         {
             HeadersStep::Go => metrics::count(env, Counter::Requests),
             // Counted once the body decided the environment.
@@ -175,9 +195,12 @@ impl HttpContext for RelayStream {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         if let Some(chosen) = self.env {
-            let env = self.serving_environment(self.ai.confirmed(chosen));
-            let status = calls::response_header(":status").and_then(|status| parse_status(&status));
-            self.ai.on_response_headers(env, status, end_of_stream);
+            let failover = self.runtime.as_ref().is_some_and(|rt| rt.failover);
+            let headers = self.response_headers(failover);
+            let env = self.serving_environment(failover, &headers, self.ai.confirmed(chosen));
+            let status = headers.get(":status").and_then(parse_status);
+            self.ai
+                .on_response_headers(env, status, &headers, end_of_stream);
             let class = status.and_then(Counter::for_status);
             if let Some(class) = class {
                 metrics::count(env, class);

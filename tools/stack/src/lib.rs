@@ -29,4 +29,4 @@ pub use mock::{MockRelay, RecordedRequest};
 pub use paths::{envoy_bin, mock_relay_bin, repo_root, template, wasm_path};
 pub use poll::poll_until;
 pub use running::RunningStack;
-pub use stack::{Stack, BLUE_KEY, CHAT_BODY, GREEN_KEY};
+pub use stack::{body_stage, body_stage_yaml, Stack, BLUE_KEY, CHAT_BODY, GREEN_KEY};

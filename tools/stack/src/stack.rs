@@ -103,7 +103,26 @@ pub(crate) fn bootstrap_vars(
         ("GREEN_PORT", green.port().to_string()),
         ("WASM_PATH", wasm_path().display().to_string()),
         ("ACTIVE_CLUSTER", active_cluster(serving_config)),
+        ("BODY_STAGE", body_stage(serving_config)),
     ]
+}
+
+/// What envoy/templates/static.yaml gets for `{{BODY_STAGE}}`: the body-check filters when the
+/// filter configuration has a model catalog (pinned models and large bodies need them), nothing
+/// otherwise, since Envoy creates them for every request even when their matcher skips them.
+pub fn body_stage(filter_config: &str) -> String {
+    let config: Value = serde_json::from_str(filter_config).unwrap_or(Value::Null);
+    let has_catalog = config["models"].as_object().is_some_and(|m| !m.is_empty());
+    if has_catalog {
+        body_stage_yaml()
+    } else {
+        String::new()
+    }
+}
+
+/// envoy/templates/body-stage.yaml, for bootstraps that always want it.
+pub fn body_stage_yaml() -> String {
+    std::fs::read_to_string(template("body-stage.yaml")).unwrap_or_else(|err| panic!("{err}"))
 }
 
 fn active_cluster(filter_config: &str) -> String {
