@@ -98,7 +98,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # as tools/stack does: the body-check filters only when the configuration has a model catalog.
 body_stage() {
   if python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1])).get("models") else 1)' "$1"; then
-    echo "BODY_STAGE<=$ROOT/envoy/templates/body-stage.yaml"
+    echo "BODY_STAGE<=$ROOT/envoy/templates/parts/body-stage.yaml"
   else
     echo "BODY_STAGE="
   fi

@@ -5,7 +5,7 @@ usage: render.py TEMPLATE OUT NAME=value... NAME@=file.json
   NAME=value     the value as is
   NAME@=file     the file's JSON, compacted, as a JSON string literal (also a valid YAML
                  double-quoted scalar): what envoy/README.md says FILTER_CONFIG holds
-  NAME<=file     the file's text as is (e.g. BODY_STAGE<=envoy/templates/body-stage.yaml)
+  NAME<=file     the file's text as is (e.g. BODY_STAGE<=envoy/templates/parts/body-stage.yaml)
 A token without a value is an error, as in tools/stack.
 """
 import json

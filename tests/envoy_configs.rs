@@ -19,10 +19,15 @@ const KEYS: [(&str, &str); 2] = [
 /// Renders a template as the harness would, into a directory of its own. For the ECDS
 /// bootstrap, the watched directory gets the rendered `ecds-resource.json` too.
 fn render_template(template: &Path, filter_config: &str) -> PathBuf {
+    render_with_stage(template, filter_config, body_stage_yaml())
+}
+
+/// `body_stage`: what `{{BODY_STAGE}}` becomes (static.yaml; the other templates lack it).
+fn render_with_stage(template: &Path, filter_config: &str, body_stage: String) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "bluegreen-validate-{}-{:x}",
         std::process::id(),
-        fnv1a64(format!("{}{filter_config}", template.display()).as_bytes())
+        fnv1a64(format!("{}{filter_config}{}", template.display(), body_stage.len()).as_bytes())
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let quoted = json!(filter_config).to_string();
@@ -39,7 +44,7 @@ fn render_template(template: &Path, filter_config: &str) -> PathBuf {
         ("ACTIVE_CLUSTER", "relay_blue".to_string()),
         ("ECDS_DIR", dir.display().to_string()),
         ("VERSION", "validate-1".to_string()),
-        ("BODY_STAGE", body_stage_yaml()),
+        ("BODY_STAGE", body_stage),
     ];
     let resource = repo_root().join("envoy/templates/ecds-resource.json");
     if resource.is_file() {
@@ -77,6 +82,19 @@ fn every_template_validates_once_rendered() {
         assert_eq!(exit.code, Some(0), "{}: {exit:?}", template.display());
         let _ = std::fs::remove_dir_all(rendered.parent().unwrap());
     }
+    // static.yaml without the body stage, as it runs for a configuration without a catalog.
+    let rendered = render_with_stage(
+        &template("static.yaml"),
+        &config(1000).to_string(),
+        String::new(),
+    );
+    let exit = validate_here(&rendered, &KEYS);
+    assert_eq!(
+        exit.code,
+        Some(0),
+        "static.yaml without the body stage: {exit:?}"
+    );
+    let _ = std::fs::remove_dir_all(rendered.parent().unwrap());
 }
 
 #[test]

@@ -120,9 +120,9 @@ pub fn body_stage(filter_config: &str) -> String {
     }
 }
 
-/// envoy/templates/body-stage.yaml, for bootstraps that always want it.
+/// envoy/templates/parts/body-stage.yaml, for bootstraps that always want it.
 pub fn body_stage_yaml() -> String {
-    std::fs::read_to_string(template("body-stage.yaml")).unwrap_or_else(|err| panic!("{err}"))
+    std::fs::read_to_string(template("parts/body-stage.yaml")).unwrap_or_else(|err| panic!("{err}"))
 }
 
 fn active_cluster(filter_config: &str) -> String {
