@@ -1,10 +1,7 @@
 //! Health of one environment: how a probe answer is classed, and how consecutive results move
 //! the state between `unknown`, `healthy`, `degraded` and `unhealthy`.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Health {
     /// No verdict yet.
     #[default]
@@ -17,6 +14,13 @@ pub enum Health {
 }
 
 impl Health {
+    pub const ALL: [Health; 4] = [
+        Health::Unknown,
+        Health::Healthy,
+        Health::Degraded,
+        Health::Unhealthy,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Health::Unknown => "unknown",
@@ -34,6 +38,11 @@ impl Health {
             Health::Degraded => 2,
             Health::Unhealthy => 3,
         }
+    }
+
+    /// The inverse of [`Health::gauge`] (shared records store the gauge value).
+    pub fn from_gauge(value: u64) -> Option<Health> {
+        Health::ALL.into_iter().find(|h| h.gauge() == value)
     }
 }
 
@@ -128,7 +137,7 @@ pub fn classify(
 }
 
 /// An environment's health as shared between all workers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HealthRecord {
     pub health: Health,
     pub consecutive_failures: u32,
@@ -302,10 +311,10 @@ mod tests {
     }
 
     #[test]
-    fn record_round_trips_through_json() {
-        let mut record = HealthRecord::default();
-        record.record(&Outcome::Unhealthy("x".into()), 9, 3, 1, 1);
-        let text = serde_json::to_string(&record).unwrap();
-        assert_eq!(serde_json::from_str::<HealthRecord>(&text).unwrap(), record);
+    fn gauge_values_round_trip() {
+        for h in Health::ALL {
+            assert_eq!(Health::from_gauge(h.gauge()), Some(h));
+        }
+        assert_eq!(Health::from_gauge(4), None);
     }
 }

@@ -6,15 +6,18 @@
 
 pub mod config;
 pub mod counters;
+pub mod decimal;
 pub mod decision;
 pub mod environment;
 pub mod header_block;
 pub mod health;
+pub mod json_writer;
 pub mod lease;
 pub mod models;
 pub mod openai_error;
 pub mod policy;
 pub mod probe_plan;
+pub mod record;
 pub mod rollback;
 pub mod routing;
 pub mod secret;

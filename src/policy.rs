@@ -6,8 +6,6 @@
 //! - If neither is routable, the configured weights apply (fail static: never turn a partial
 //!   outage into a total one).
 
-use serde::Serialize;
-
 use crate::config::Config;
 use crate::environment::Environment;
 use crate::health::Health;
@@ -20,8 +18,7 @@ pub struct EnvironmentState {
     pub tripped: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Both environments routable: the configured weights.
     Normal,

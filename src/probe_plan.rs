@@ -3,6 +3,7 @@
 
 use crate::config::HealthCheck;
 use crate::health::ProbeKind;
+use crate::json_writer::JsonWriter;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeRequest {
@@ -22,21 +23,30 @@ pub fn plan(health_check: &HealthCheck) -> Vec<ProbeRequest> {
         body: None,
     }];
     for model in &health_check.model_probes {
-        let body = serde_json::json!({
-            "model": model,
-            "messages": [{"role": "user", "content": "health-check"}],
-            "max_tokens": health_check.probe_max_tokens,
-        });
         requests.push(ProbeRequest {
             kind: ProbeKind::Chat {
                 model: model.clone(),
             },
             method: "POST",
             path: "/v1/chat/completions".to_string(),
-            body: serde_json::to_vec(&body).ok(),
+            body: Some(chat_body(model, health_check.probe_max_tokens).into_bytes()),
         });
     }
     requests
+}
+
+/// `{"model": …, "messages": [{"role": "user", "content": "health-check"}], "max_tokens": …}`
+fn chat_body(model: &str, max_tokens: u32) -> String {
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    w.key("model").str(model);
+    w.key("messages").begin_array().begin_object();
+    w.key("role").str("user");
+    w.key("content").str("health-check");
+    w.end_object().end_array();
+    w.key("max_tokens").u64(u64::from(max_tokens));
+    w.end_object();
+    w.finish()
 }
 
 #[cfg(test)]

@@ -2,21 +2,19 @@
 //! window in shared data; at `max_error_rate` over at least `min_requests`, the candidate is
 //! tripped until `cooldown_ms` has passed and a probe has passed again.
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::AutoRollback;
 
 /// The window is kept as ten slices so old traffic leaves it gradually.
 const SLICES: u64 = 10;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Slice {
     pub start_ms: u64,
     pub requests: u64,
     pub errors: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Trip {
     pub at_ms: u64,
     pub until_ms: u64,
@@ -25,7 +23,7 @@ pub struct Trip {
 }
 
 /// Shared by all workers under one key per candidate cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RollbackRecord {
     pub slices: Vec<Slice>,
     pub trip: Option<Trip>,

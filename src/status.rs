@@ -1,17 +1,17 @@
 //! The status endpoint's JSON. Built from counts the host gathered for the whole Envoy;
 //! it carries cluster names, weights and counts — never a key.
 
-use serde::Serialize;
-
 use crate::config::Config;
 use crate::counters::Counter;
+use crate::decimal::Decimal;
 use crate::environment::Environment;
 use crate::health::{Health, HealthRecord};
+use crate::json_writer::JsonWriter;
 use crate::policy::Mode;
 use crate::rollback::Trip;
 use crate::routing::Split;
 use crate::usage_counts::EnvironmentUsage;
-use crate::usage_view::{self, UsageView};
+use crate::usage_view;
 
 /// Whole-Envoy counts for one environment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -61,128 +61,95 @@ pub struct StatusInput<'a> {
     pub now_ms: u64,
 }
 
-#[derive(Serialize)]
-struct StatusView<'a> {
-    active: Environment,
-    version: Option<&'a str>,
-    config_loaded_at: String,
-    config_loaded_at_ms: u64,
-    now: String,
-    total_requests: u64,
-    green_traffic_ratio: f64,
-    routing_mode: Mode,
-    health_checks: bool,
-    environments: EnvironmentsView<'a>,
-}
-
-#[derive(Serialize)]
-struct EnvironmentsView<'a> {
-    blue: EnvironmentView<'a>,
-    green: EnvironmentView<'a>,
-}
-
-#[derive(Serialize)]
-struct EnvironmentView<'a> {
-    cluster: &'a str,
-    role: &'static str,
-    weight: f64,
-    effective_weight: f64,
-    requests: u64,
-    responses: ResponsesView,
-    health: Health,
-    routable: bool,
-    last_probe_at: Option<String>,
-    latency_ms: Option<u64>,
-    last_failure: Option<&'a str>,
-    consecutive_failures: u32,
-    tripped: Option<TripView>,
-    usage: UsageView,
-}
-
-#[derive(Serialize)]
-struct TripView {
-    error_rate: f64,
-    requests: u64,
-    at: String,
-    until: String,
-}
-
-#[derive(Serialize)]
-struct ResponsesView {
-    #[serde(rename = "2xx")]
-    ok: u64,
-    #[serde(rename = "4xx")]
-    client_error: u64,
-    #[serde(rename = "5xx")]
-    server_error: u64,
-}
-
+/// Writes the status JSON. Weights print as percent floats (`90.0`, `12.5`), ratios with four
+/// places, all from integers.
 pub fn render(input: &StatusInput<'_>) -> String {
-    let view_of = |env: Environment| {
-        let counts = input.counts[env.index()];
-        let config = input.config.environment(env);
-        let health = input.health;
-        let record = &health.records[env.index()];
-        let probed = health.probing && record.last_probe_ms > 0;
-        EnvironmentView {
-            cluster: &config.cluster,
-            role: if env == input.config.active {
-                "active"
-            } else {
-                "candidate"
-            },
-            weight: percent(config.weight_bp),
-            effective_weight: percent(input.effective.buckets(env)),
-            requests: counts.get(Counter::Requests),
-            responses: ResponsesView {
-                ok: counts.get(Counter::Responses2xx),
-                client_error: counts.get(Counter::Responses4xx),
-                server_error: counts.get(Counter::Responses5xx),
-            },
-            health: if health.probing {
-                record.health
-            } else {
-                Health::Healthy
-            },
-            routable: health.routable[env.index()],
-            last_probe_at: probed.then(|| rfc3339_utc(record.last_probe_ms)),
-            latency_ms: probed.then_some(record.latency_ms),
-            last_failure: record.last_failure.as_deref().filter(|_| health.probing),
-            consecutive_failures: record.consecutive_failures,
-            tripped: health.trips[env.index()].map(|trip| TripView {
-                error_rate: (trip.error_rate * 10_000.0).round() / 10_000.0,
-                requests: trip.requests,
-                at: rfc3339_utc(trip.at_ms),
-                until: rfc3339_utc(trip.until_ms),
-            }),
-            usage: usage_view::view(&input.usage[env.index()]),
-        }
-    };
-    let blue = view_of(Environment::Blue);
-    let green = view_of(Environment::Green);
-    let total = blue.requests + green.requests;
-    let ratio = if total == 0 {
-        0.0
-    } else {
-        green.requests as f64 / total as f64
-    };
-    let view = StatusView {
-        active: input.config.active,
-        version: input.config.version.as_deref(),
-        config_loaded_at: rfc3339_utc(input.loaded_at_ms),
-        config_loaded_at_ms: input.loaded_at_ms,
-        now: rfc3339_utc(input.now_ms),
-        total_requests: total,
-        green_traffic_ratio: (ratio * 10_000.0).round() / 10_000.0,
-        routing_mode: input.health.mode,
-        health_checks: input.health.probing,
-        environments: EnvironmentsView { blue, green },
-    };
-    serde_json::to_string(&view).unwrap_or_else(|_| "{}".to_string())
+    let requests = |env: Environment| input.counts[env.index()].get(Counter::Requests);
+    let green = requests(Environment::Green);
+    let total = requests(Environment::Blue) + green;
+    let mut w = JsonWriter::new();
+    w.begin_object();
+    w.key("active").str(input.config.active.as_str());
+    w.key("version").opt_str(input.config.version.as_deref());
+    w.key("config_loaded_at")
+        .str(&rfc3339_utc(input.loaded_at_ms));
+    w.key("config_loaded_at_ms").u64(input.loaded_at_ms);
+    w.key("now").str(&rfc3339_utc(input.now_ms));
+    w.key("total_requests").u64(total);
+    w.key("green_traffic_ratio")
+        .decimal(Decimal::ratio(green, total, 4));
+    w.key("routing_mode").str(input.health.mode.as_str());
+    w.key("health_checks").bool(input.health.probing);
+    w.key("environments").begin_object();
+    for env in Environment::ALL {
+        w.key(env.as_str());
+        write_environment(&mut w, input, env);
+    }
+    w.end_object().end_object();
+    w.finish()
 }
 
-fn percent(basis_points: u32) -> f64 {
-    f64::from(basis_points) / 100.0
+fn write_environment(w: &mut JsonWriter, input: &StatusInput<'_>, env: Environment) {
+    let counts = input.counts[env.index()];
+    let config = input.config.environment(env);
+    let health = input.health;
+    let record = &health.records[env.index()];
+    let probed = health.probing && record.last_probe_ms > 0;
+    let role = if env == input.config.active {
+        "active"
+    } else {
+        "candidate"
+    };
+    w.begin_object();
+    w.key("cluster").str(&config.cluster);
+    w.key("role").str(role);
+    w.key("weight").decimal(percent(config.weight_bp));
+    w.key("effective_weight")
+        .decimal(percent(input.effective.buckets(env)));
+    w.key("requests").u64(counts.get(Counter::Requests));
+    w.key("responses").begin_object();
+    w.key("2xx").u64(counts.get(Counter::Responses2xx));
+    w.key("4xx").u64(counts.get(Counter::Responses4xx));
+    w.key("5xx").u64(counts.get(Counter::Responses5xx));
+    w.end_object();
+    let shown = if health.probing {
+        record.health
+    } else {
+        Health::Healthy
+    };
+    w.key("health").str(shown.as_str());
+    w.key("routable").bool(health.routable[env.index()]);
+    w.key("last_probe_at")
+        .opt_str(probed.then(|| rfc3339_utc(record.last_probe_ms)).as_deref());
+    w.key("latency_ms")
+        .opt_u64(probed.then_some(record.latency_ms));
+    w.key("last_failure")
+        .opt_str(record.last_failure.as_deref().filter(|_| health.probing));
+    w.key("consecutive_failures")
+        .u64(u64::from(record.consecutive_failures));
+    w.key("tripped");
+    match health.trips[env.index()] {
+        Some(trip) => {
+            w.begin_object();
+            w.key("error_rate")
+                .decimal(Decimal::from_f64(trip.error_rate, 4));
+            w.key("requests").u64(trip.requests);
+            w.key("at").str(&rfc3339_utc(trip.at_ms));
+            w.key("until").str(&rfc3339_utc(trip.until_ms));
+            w.end_object();
+        }
+        None => {
+            w.null();
+        }
+    }
+    w.key("usage");
+    usage_view::write(w, &input.usage[env.index()]);
+    w.end_object();
+}
+
+/// Basis points (weights, buckets) as a percentage with two places.
+fn percent(basis_points: u32) -> Decimal {
+    Decimal::new(u64::from(basis_points), 2)
 }
 
 /// `2026-11-25T12:00:00.123Z` from Unix milliseconds (proleptic Gregorian, UTC).
@@ -247,6 +214,13 @@ mod tests {
         assert_eq!(v["green_traffic_ratio"], 0.25);
         assert_eq!(v["environments"]["blue"]["cluster"], "relay_blue");
         assert_eq!(v["environments"]["blue"]["weight"], 90.0);
+        // Consumers compare `json!(90.0)`: whole percentages must still parse as floats.
+        assert_eq!(v["environments"]["blue"]["weight"], serde_json::json!(90.0));
+        assert_eq!(v["green_traffic_ratio"], serde_json::json!(0.25));
+        assert_eq!(
+            v["environments"]["green"]["effective_weight"],
+            serde_json::json!(0.0)
+        );
         assert_eq!(v["environments"]["green"]["effective_weight"], 0.0);
         assert_eq!(v["environments"]["green"]["role"], "candidate");
         assert_eq!(v["environments"]["green"]["responses"]["5xx"], 1);
@@ -295,6 +269,7 @@ mod tests {
         assert_eq!(green["consecutive_failures"], 3);
         assert_eq!(green["last_probe_at"], "1970-01-01T00:00:01.000Z");
         assert_eq!(green["tripped"]["error_rate"], 0.1235);
+        assert_eq!(green["tripped"]["requests"], 40);
         assert_eq!(green["tripped"]["until"], "1970-01-01T00:05:01.000Z");
         assert_eq!(v["environments"]["blue"]["health"], "unknown");
         assert!(v["environments"]["blue"]["last_probe_at"].is_null());

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use log::warn;
 
 use crate::config::Config;
+use crate::decimal::Decimal;
 use crate::rollback::RollbackRecord;
 use crate::status::rfc3339_utc;
 
@@ -47,7 +48,7 @@ pub fn flush(config: &Config, now_ms: u64) {
             warn!(
                 "{}: tripped by auto_rollback (error rate {:.2} over {} requests), no traffic until {} and a passing probe",
                 candidate.as_str(),
-                trip.error_rate,
+                Decimal::from_f64(trip.error_rate, 2),
                 trip.requests,
                 rfc3339_utc(trip.until_ms)
             );

@@ -5,8 +5,8 @@
 use log::{debug, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+
+use crate::record::Record;
 
 /// How often an update retries after losing a CAS race before giving up until the next tick.
 const CAS_ATTEMPTS: usize = 8;
@@ -44,30 +44,29 @@ pub fn init(key: &str, initial: &[u8]) {
     }
 }
 
-pub fn read<T: DeserializeOwned>(key: &str) -> Option<T> {
-    let bytes = get(key).0?;
-    serde_json::from_slice(&bytes).ok()
+pub fn read<T: Record>(key: &str) -> Option<T> {
+    T::decode(&get(key).0?)
 }
 
-/// Read-modify-write of a JSON value with CAS, retried a bounded number of times.
+/// Read-modify-write of a record with CAS, retried a bounded number of times.
 /// `change` may run more than once; it returns what the caller wants back from the winning run.
 pub fn update<T, R>(key: &str, mut change: impl FnMut(&mut T) -> R) -> Option<R>
 where
-    T: DeserializeOwned + Serialize + Default,
+    T: Record,
 {
+    let mut encoded = Vec::new();
     for _ in 0..CAS_ATTEMPTS {
         let (bytes, cas) = get(key);
         let Some(cas) = cas else {
-            init(key, &serde_json::to_vec(&T::default()).unwrap_or_default());
+            encoded.clear();
+            T::default().encode(&mut encoded);
+            init(key, &encoded);
             continue;
         };
-        let mut value: T = bytes
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let mut value: T = bytes.and_then(|b| T::decode(&b)).unwrap_or_default();
         let result = change(&mut value);
-        let Ok(encoded) = serde_json::to_vec(&value) else {
-            return None;
-        };
+        encoded.clear();
+        value.encode(&mut encoded);
         if compare_and_set(key, &encoded, cas) {
             return Some(result);
         }
