@@ -9,6 +9,7 @@ pub mod counters;
 pub mod decision;
 pub mod environment;
 pub mod health;
+pub mod json;
 pub mod lease;
 pub mod models;
 pub mod openai_error;
