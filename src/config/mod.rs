@@ -124,4 +124,6 @@ impl Config {
 }
 
 #[cfg(test)]
+mod read_tests;
+#[cfg(test)]
 mod tests;

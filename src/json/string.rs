@@ -72,8 +72,8 @@ fn unescape(raw: &str) -> String {
 }
 
 /// Decodes the escape at the start of `bytes` (which starts with `\`): its character and how
-/// many bytes it takes, or `None` when it is not a valid JSON escape. A `\u` surrogate is valid
-/// only as a high-low pair, since a lone one is no character.
+/// many bytes it takes, or `None` when it is not a valid JSON escape. RFC 8259's grammar allows
+/// a lone surrogate (`\ud800`): it is valid JSON but no character, so it reads as U+FFFD.
 pub(super) fn escape(bytes: &[u8]) -> Option<(char, usize)> {
     let c = match bytes.get(1)? {
         b'"' => '"',
@@ -91,18 +91,21 @@ pub(super) fn escape(bytes: &[u8]) -> Option<(char, usize)> {
 }
 
 fn unicode_escape(bytes: &[u8]) -> Option<(char, usize)> {
-    let high = hex4(bytes.get(2..6)?)?;
-    if !(0xD800..0xE000).contains(&high) {
-        return char::from_u32(high).map(|c| (c, 6));
-    }
-    if high >= 0xDC00 || bytes.get(6..8)? != b"\\u" {
-        return None;
-    }
-    let low = hex4(bytes.get(8..12)?)?;
-    if !(0xDC00..0xE000).contains(&low) {
-        return None;
-    }
-    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)).map(|c| (c, 12))
+    let unit = hex4(bytes.get(2..6)?)?;
+    let pair = || {
+        if !(0xD800..0xDC00).contains(&unit) || bytes.get(6..8)? != b"\\u" {
+            return None;
+        }
+        let low = hex4(bytes.get(8..12)?)?;
+        (0xDC00..0xE000).contains(&low).then(|| {
+            let c = char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00));
+            (c.unwrap_or(char::REPLACEMENT_CHARACTER), 12)
+        })
+    };
+    Some(pair().unwrap_or((
+        char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER),
+        6,
+    )))
 }
 
 fn hex4(digits: &[u8]) -> Option<u32> {

@@ -85,14 +85,17 @@ fn escapes() {
     assert_eq!(string(r#""\u0041\u00e9\u20AC""#), "Aé€");
     assert_eq!(string(r#""x\ud83d\ude00y""#), "x😀y");
     assert_eq!(string("\"ünï\""), "ünï");
+    // Lone surrogates are valid JSON (RFC 8259, 8.2) but no character.
+    assert_eq!(string(r#""\ud83d""#), "\u{fffd}");
+    assert_eq!(string(r#""\ud83dx""#), "\u{fffd}x");
+    assert_eq!(string(r#""\ud83d\u0041""#), "\u{fffd}A");
+    assert_eq!(string(r#""\ude00\ud83d\ude00""#), "\u{fffd}😀");
     for bad in [
         r#""\x""#,
         r#""\u12""#,
         r#""\u12g4""#,
-        r#""\ud83d""#,
-        r#""\ud83dx""#,
-        r#""\ud83d\u0041""#,
-        r#""\ude00""#,
+        r#""\u+123""#,
+        r#""\ud83d\u12""#,
         "\"tab\there\"",
         "\"new\nline\"",
         "\"open",
