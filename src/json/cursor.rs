@@ -180,13 +180,12 @@ impl<'a> Cursor<'a> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
+        let mut ascii = true;
         loop {
-            // Plain characters in one sweep: most of a request body is string content.
             let rest = self.doc.get(self.pos..self.end).unwrap_or_default();
-            self.pos += rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .unwrap_or(rest.len());
+            let (plain, high) = plain_prefix(rest);
+            self.pos += plain;
+            ascii &= !high;
             match self.peek() {
                 Some(b'"') => break,
                 Some(b'\\') => {
@@ -201,9 +200,10 @@ impl<'a> Cursor<'a> {
             }
         }
         let raw = self.doc.get(start..self.pos).unwrap_or_default();
-        let Ok(raw) = std::str::from_utf8(raw) else {
+        // Only a string with a byte above 0x7f can be invalid UTF-8 (escapes are ASCII).
+        if !ascii && std::str::from_utf8(raw).is_err() {
             return Err(Error::at(self.doc, start, "invalid UTF-8 in a string"));
-        };
+        }
         self.pos += 1;
         Ok(JsonStr::new(raw, escaped))
     }
@@ -250,4 +250,38 @@ impl<'a> Cursor<'a> {
         self.digits();
         Ok(())
     }
+}
+
+/// How many bytes at the start of `bytes` are plain string content (not `"`, `\\` or a control
+/// character), read eight at a time since most of a request body is string content; and
+/// whether any of them may be above 0x7f (then the string's UTF-8 must be checked).
+fn plain_prefix(bytes: &[u8]) -> (usize, bool) {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    // The high bit of each byte of `x` that is 0 (after a first match, maybe falsely more).
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut done = 0;
+    let mut high = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        high |= word & HIGH;
+        let special = (word.wrapping_sub(ONES * 0x20) & !word & HIGH)
+            | zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            // Little-endian: the lowest set bit is the first special byte.
+            return (done + special.trailing_zeros() as usize / 8, high != 0);
+        }
+        done += 8;
+    }
+    let tail = chunks.remainder();
+    let plain = tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(tail.len());
+    let tail_high = tail.iter().take(plain).any(|&b| b > 0x7f);
+    (done + plain, high != 0 || tail_high)
 }

@@ -2,8 +2,12 @@
 
 use std::fmt;
 
+/// Boxed so that every `Result` the reader passes around on the happy path stays small.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Position>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
     what: &'static str,
     offset: usize,
     line: usize,
@@ -18,22 +22,22 @@ impl Error {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |at| at + 1);
-        Error {
+        Error(Box::new(Position {
             what,
             offset,
             line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
             column: 1 + offset - line_start,
-        }
+        }))
     }
 
     /// The rule broken, without the position (for messages that quote no input).
     pub fn what(&self) -> &'static str {
-        self.what
+        self.0.what
     }
 
     /// Byte offset in the document.
     pub fn offset(&self) -> usize {
-        self.offset
+        self.0.offset
     }
 }
 
@@ -42,7 +46,7 @@ impl fmt::Display for Error {
         write!(
             f,
             "{} at line {} column {}",
-            self.what, self.line, self.column
+            self.0.what, self.0.line, self.0.column
         )
     }
 }

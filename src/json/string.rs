@@ -3,29 +3,35 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// A checked JSON string between its quotes (valid UTF-8, valid escapes).
+/// A checked JSON string between its quotes (valid UTF-8, valid escapes), kept as bytes so a
+/// key is compared without converting it.
 #[derive(Clone, Copy)]
 pub struct JsonStr<'a> {
-    raw: &'a str,
+    raw: &'a [u8],
     escaped: bool,
 }
 
 impl<'a> JsonStr<'a> {
-    pub(super) fn new(raw: &'a str, escaped: bool) -> JsonStr<'a> {
+    pub(super) fn new(raw: &'a [u8], escaped: bool) -> JsonStr<'a> {
         JsonStr { raw, escaped }
     }
 
-    /// The text between the quotes, escapes left as written.
-    pub fn raw(&self) -> &'a str {
+    /// The bytes between the quotes, escapes left as written.
+    pub fn raw(&self) -> &'a [u8] {
         self.raw
     }
 
     /// The string's value; borrowed unless it holds escapes.
     pub fn value(&self) -> Cow<'a, str> {
+        // The cursor checked the UTF-8; the lossy branch only keeps this panic-free.
+        let text = match std::str::from_utf8(self.raw) {
+            Ok(text) => text,
+            Err(_) => return String::from_utf8_lossy(self.raw),
+        };
         if self.escaped {
-            Cow::Owned(unescape(self.raw))
+            Cow::Owned(unescape(text))
         } else {
-            Cow::Borrowed(self.raw)
+            Cow::Borrowed(text)
         }
     }
 
@@ -34,7 +40,7 @@ impl<'a> JsonStr<'a> {
         if self.escaped {
             self.value() == text
         } else {
-            self.raw == text
+            self.raw == text.as_bytes()
         }
     }
 }

@@ -122,7 +122,7 @@ fn strings_borrow_unless_escaped() {
     let Ok(Value::String(escaped)) = parsed(r#""a\u0062c""#) else {
         panic!()
     };
-    assert_eq!(escaped.raw(), r"a\u0062c");
+    assert_eq!(escaped.raw(), br"a\u0062c");
     assert!(escaped.is("abc") && plain.is("abc") && !plain.is("ab"));
     assert_eq!(escaped, plain);
 }
@@ -145,7 +145,7 @@ fn members_in_document_order_with_duplicates() {
     let doc = br#"{"a": 1, "b": {"c": [true, null]}, "a": "x"}"#;
     let all: Vec<_> = members(doc).collect::<Result<_, _>>().unwrap();
     let keys: Vec<_> = all.iter().map(|(k, _)| k.raw()).collect();
-    assert_eq!(keys, ["a", "b", "a"]);
+    assert_eq!(keys, [b"a", b"b", b"a"]);
     let Value::Object(b) = all[1].1 else { panic!() };
     assert_eq!(b.text(), br#"{"c": [true, null]}"#);
     let (key, c) = b.members().next().unwrap().unwrap();
@@ -228,4 +228,26 @@ fn unsigned_numbers() {
     for no in ["18446744073709551616", "-1", "-0", "1.0", "1e3", ""] {
         assert_eq!(unsigned(no), None, "{no}");
     }
+}
+
+#[test]
+fn long_strings_are_swept_word_by_word() {
+    // Every position of the special byte in and after an 8-byte word.
+    for len in 0..40 {
+        let plain = "é".repeat(len / 2) + &"x".repeat(len % 2);
+        for end in ["\"", "\\n\"", "\\u00e9\""] {
+            let text = format!("\"{plain}{end}");
+            let want = format!("{plain}{}", &end[..end.len() - 1]).replace("\\n", "\n");
+            assert_eq!(string(&text), want.replace("\\u00e9", "é"), "{text}");
+        }
+        let control = format!("\"{plain}\u{1}\"");
+        assert!(parsed(&control).is_err(), "{control:?}");
+    }
+    let mut bad = b"\"abcdefgh".to_vec();
+    bad.extend_from_slice(&[0xc3, 0x28]);
+    bad.extend_from_slice(b"ijklmnop\"");
+    assert_eq!(
+        parse(&bad).map_err(|e| e.what()),
+        Err("invalid UTF-8 in a string")
+    );
 }
