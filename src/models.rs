@@ -130,10 +130,10 @@ impl<'a> Request<'a> {
                 _ => None,
             };
             match index {
-                0 => request.model = Some(value).filter(|v| *v != Value::Null),
+                0 => request.model = (!matches!(value, Value::Null)).then_some(value),
                 1 => request.max_tokens = number,
                 2 => request.max_completion_tokens = number,
-                _ => request.stream = value == Value::Bool(true),
+                _ => request.stream = matches!(value, Value::Bool(true)),
             }
         }
         Ok(request)
