@@ -57,6 +57,7 @@ impl<'a> Cursor<'a> {
         found
     }
 
+    /// Only whitespace may follow the value (up to `end`: a nested array or object ends there).
     pub fn end_of_document(&mut self) -> Result<(), Error> {
         self.skip_whitespace();
         match self.peek() {
