@@ -11,6 +11,7 @@ pub mod decision;
 pub mod environment;
 pub mod header_block;
 pub mod health;
+pub mod json;
 pub mod json_writer;
 pub mod lease;
 pub mod models;

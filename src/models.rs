@@ -1,12 +1,10 @@
 //! The catalog check of one completion request: which requests it covers, and what their JSON
-//! body may ask for. Reads only `model`, `max_tokens`, `max_completion_tokens` and `stream`;
-//! serde skips everything else (prompts included) without building it.
-
-use serde::Deserialize;
-use serde_json::Value;
+//! body may ask for. Reads only `model`, `max_tokens`, `max_completion_tokens` and `stream`
+//! in one pass over the body; everything else (prompts included) is checked and skipped.
 
 use crate::config::{ModelCatalog, ModelsConfig};
 use crate::environment::Environment;
+use crate::json::{self, scaled, Value};
 use crate::openai_error::error_body;
 
 /// The OpenAI endpoints whose bodies name a model.
@@ -100,16 +98,55 @@ pub fn too_large(limit: usize) -> Refusal {
     }
 }
 
-#[derive(Deserialize)]
-struct Request {
-    #[serde(default)]
-    model: Option<Value>,
-    #[serde(default)]
-    max_tokens: Option<Value>,
-    #[serde(default)]
-    max_completion_tokens: Option<Value>,
-    #[serde(default)]
-    stream: Option<Value>,
+/// The fields read from a request body; `None` when absent or `null`.
+#[derive(Default)]
+struct Request<'a> {
+    model: Option<Value<'a>>,
+    /// Number texts (other types are the relay's to judge).
+    max_tokens: Option<&'a str>,
+    max_completion_tokens: Option<&'a str>,
+    stream: bool,
+}
+
+const FIELDS: [&str; 4] = ["model", "max_tokens", "max_completion_tokens", "stream"];
+
+impl<'a> Request<'a> {
+    /// The body's top-level fields; a read field given twice is refused (as serde did).
+    fn read(body: &'a [u8]) -> Result<Request<'a>, String> {
+        let mut request = Request::default();
+        let mut seen = [false; FIELDS.len()];
+        for member in json::members(body) {
+            let (key, value) = member.map_err(|err| err.what().to_string())?;
+            let Some(index) = FIELDS.iter().position(|name| key.is(name)) else {
+                continue;
+            };
+            match seen.get_mut(index) {
+                Some(true) => return Err(format!("duplicate field `{}`", key.value())),
+                Some(seen) => *seen = true,
+                None => {}
+            }
+            let number = match value {
+                Value::Number(text) => Some(text),
+                _ => None,
+            };
+            match index {
+                0 => request.model = (!matches!(value, Value::Null)).then_some(value),
+                1 => request.max_tokens = number,
+                2 => request.max_completion_tokens = number,
+                _ => request.stream = matches!(value, Value::Bool(true)),
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// True when the JSON number `text` is above `limit` (exactly, without floats).
+fn exceeds(text: &str, limit: u64) -> bool {
+    scaled(text, 0).is_some_and(|n| {
+        !n.negative
+            && n.whole
+                .is_none_or(|whole| whole > limit || (whole == limit && !n.exact))
+    })
 }
 
 /// Checks a whole request body. `Ok(Some(i))`: the request names catalog model `i`;
@@ -118,30 +155,20 @@ struct Request {
 pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, Refusal> {
     let catalog = &config.catalog;
     let enforce = config.enforce_models;
-    // serde would also read a JSON array into the struct, field by position.
-    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let parsed = if is_object {
-        serde_json::from_slice::<Request>(body).map_err(|err| err.to_string())
-    } else {
-        Err("expected a JSON object".to_string())
-    };
-    let request = match parsed {
+    let request = match Request::read(body) {
         Ok(request) => request,
         Err(err) if enforce => {
             return Err(Refusal::new(
                 400,
-                format!(
-                    "We could not parse the JSON body of your request ({}).",
-                    without_position(&err)
-                ),
+                format!("We could not parse the JSON body of your request ({err})."),
             ))
         }
         Err(_) => return Ok(None),
     };
     let name = match &request.model {
-        Some(Value::String(name)) => name.as_str(),
+        Some(Value::String(name)) => name.value(),
         _ if !enforce => return Ok(None),
-        None | Some(Value::Null) => {
+        None => {
             return Err(Refusal {
                 param: Some("model"),
                 ..Refusal::new(400, "you must provide a model parameter".to_string())
@@ -154,6 +181,7 @@ pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, R
             })
         }
     };
+    let name = name.as_ref();
     let Some((index, spec)) = catalog.get(name) else {
         if !enforce {
             return Ok(None);
@@ -169,29 +197,26 @@ pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, R
     if !enforce {
         return Ok(Some(index));
     }
-    for (field, value) in [
-        ("max_tokens", &request.max_tokens),
-        ("max_completion_tokens", &request.max_completion_tokens),
+    for (field, asked) in [
+        ("max_tokens", request.max_tokens),
+        ("max_completion_tokens", request.max_completion_tokens),
     ] {
         // Only a number over the limit is ours to refuse; other shapes are the relay's to judge.
-        let Some(asked) = value.as_ref().and_then(Value::as_f64) else {
+        let Some(asked) = asked.filter(|asked| exceeds(asked, spec.max_tokens)) else {
             continue;
         };
-        if asked > spec.max_tokens as f64 {
-            let asked = value.as_ref().map(Value::to_string).unwrap_or_default();
-            return Err(Refusal {
-                param: Some("max_tokens"),
-                ..Refusal::new(
-                    400,
-                    format!(
-                        "{field} is too large: {asked}. The model `{name}` supports at most {} completion tokens, whereas you provided {asked}.",
-                        spec.max_tokens
-                    ),
-                )
-            });
-        }
+        return Err(Refusal {
+            param: Some("max_tokens"),
+            ..Refusal::new(
+                400,
+                format!(
+                    "{field} is too large: {asked}. The model `{name}` supports at most {} completion tokens, whereas you provided {asked}.",
+                    spec.max_tokens
+                ),
+            )
+        });
     }
-    if request.stream == Some(Value::Bool(true)) && !spec.supports_streaming {
+    if request.stream && !spec.supports_streaming {
         return Err(Refusal {
             param: Some("stream"),
             ..Refusal::new(
@@ -206,12 +231,6 @@ pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, R
 /// The catalog model a name means, if any.
 pub fn catalog_index(catalog: &ModelCatalog, name: &str) -> Option<usize> {
     catalog.get(name).map(|(index, _)| index)
-}
-
-fn without_position(message: &str) -> &str {
-    message
-        .rfind(" at line ")
-        .map_or(message, |at| &message[..at])
 }
 
 #[cfg(test)]

@@ -190,3 +190,52 @@ fn body_route_round_trip() {
     }
     assert_eq!(BodyRoute::decode(b"green x \xff"), None);
 }
+
+#[test]
+fn fields_read_as_serde_read_them() {
+    let gpt = index_of("gpt-4.1");
+    for (body, want) in [
+        (r#"{"mod\u0065l":"gpt-4.1"}"#, gpt),
+        (r#"{"model":"gpt-4.1","max_tokens":"999999999"}"#, gpt),
+        (r#"{"model":"gpt-4.1","max_tokens":-1}"#, gpt),
+        (r#"{"model":"gpt-4.1","max_tokens":1.28e5}"#, gpt),
+        (r#"{"model":"gpt-4.1","max_tokens":128000.0}"#, gpt),
+        (
+            r#"{"model":"gpt-4.1","stream":"yes","stream_options":{}}"#,
+            gpt,
+        ),
+        (r#"{"messages":[],"messages":[],"model":"gpt-4.1"}"#, gpt),
+    ] {
+        assert_eq!(
+            check_body(&config(true), body.as_bytes()),
+            Ok(want),
+            "{body}"
+        );
+    }
+    let (status, error) = refused(r#"{"model":"gpt-4.1","model":"gpt-4.1"}"#);
+    assert_eq!(status, 400);
+    assert_eq!(
+        error["message"],
+        "We could not parse the JSON body of your request (duplicate field `model`)."
+    );
+    let (status, error) = refused(r#"{"model":"gpt-4.1","max_tokens":128000.5}"#);
+    assert_eq!(status, 400);
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("max_tokens is too large: 128000.5."));
+    let (status, _) = refused(r#"{"model":"gpt-4.1","max_tokens":1e400}"#);
+    assert_eq!(status, 400);
+    let deep = format!(
+        r#"{{"model":"gpt-4.1","x":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let (status, error) = refused(&deep);
+    assert_eq!(status, 400);
+    assert!(error["message"].as_str().unwrap().contains("nesting"));
+    assert_eq!(
+        check_body(&config(false), br#"{"model":"gpt-4.1","model":"x"}"#),
+        Ok(None)
+    );
+}

@@ -1,9 +1,7 @@
 //! Token usage from completion answers: a whole JSON body, or a server-sent-event stream fed
 //! piece by piece as it passes (never held back). Pure: the host hands in the bytes.
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
+use crate::json::{self, unsigned, Value};
 
 /// Longest SSE line kept across body callbacks. Usage chunks are a few hundred bytes; a longer
 /// `data:` line is skipped (its usage, if any, is lost) rather than held.
@@ -22,41 +20,68 @@ pub struct Seen {
     pub usage: Option<Usage>,
 }
 
-/// The fields of a completion (or one stream chunk) that matter here; serde skips the rest.
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(default, borrow)]
-    model: Option<Cow<'a, str>>,
-    #[serde(default)]
-    usage: Option<RawUsage>,
-}
-
-#[derive(Deserialize)]
-struct RawUsage {
-    #[serde(default)]
-    prompt_tokens: Option<u64>,
-    #[serde(default)]
-    completion_tokens: Option<u64>,
-}
-
-impl RawUsage {
-    fn usage(&self) -> Usage {
-        Usage {
-            prompt_tokens: self.prompt_tokens.unwrap_or(0),
-            completion_tokens: self.completion_tokens.unwrap_or(0),
+/// The `model` and `usage` of a completion (or one stream chunk); `None` when the text is not
+/// such JSON. As strict as the serde struct it replaces: `model` a string or null, `usage` an
+/// object or null whose token counts are unsigned integers or null, neither field twice.
+fn answer(text: &[u8]) -> Option<Seen> {
+    let mut seen = Seen::default();
+    let (mut has_model, mut has_usage) = (false, false);
+    for member in json::members(text) {
+        let (key, value) = member.ok()?;
+        if key.is("model") {
+            if std::mem::replace(&mut has_model, true) {
+                return None;
+            }
+            seen.model = match value {
+                Value::Null => None,
+                Value::String(model) => Some(model.value().into_owned()),
+                _ => return None,
+            };
+        } else if key.is("usage") {
+            if std::mem::replace(&mut has_usage, true) {
+                return None;
+            }
+            seen.usage = match value {
+                Value::Null => None,
+                Value::Object(raw) => Some(usage(raw)?),
+                _ => return None,
+            };
         }
     }
+    Some(seen)
+}
+
+fn usage(raw: json::Raw<'_>) -> Option<Usage> {
+    let mut counts = [None; 2];
+    for member in raw.members() {
+        let (key, value) = member.ok()?;
+        let slot = if key.is("prompt_tokens") {
+            counts.get_mut(0)
+        } else if key.is("completion_tokens") {
+            counts.get_mut(1)
+        } else {
+            continue;
+        };
+        let count = match value {
+            Value::Null => 0,
+            Value::Number(text) => unsigned(text)?,
+            _ => return None,
+        };
+        // A count given twice makes the answer unreadable, as with serde.
+        if slot?.replace(count).is_some() {
+            return None;
+        }
+    }
+    let [prompt_tokens, completion_tokens] = counts;
+    Some(Usage {
+        prompt_tokens: prompt_tokens.unwrap_or(0),
+        completion_tokens: completion_tokens.unwrap_or(0),
+    })
 }
 
 /// A non-streamed answer's model and usage (`None`s when the body is not such JSON).
 pub fn from_json_body(body: &[u8]) -> Seen {
-    match serde_json::from_slice::<Answer<'_>>(body) {
-        Ok(answer) => Seen {
-            model: answer.model.map(Cow::into_owned),
-            usage: answer.usage.as_ref().map(RawUsage::usage),
-        },
-        Err(_) => Seen::default(),
-    }
+    answer(body).unwrap_or_default()
 }
 
 /// Incremental reader of an SSE answer. Feed it every body piece in order; it keeps at most
@@ -156,14 +181,14 @@ impl SseUsage {
             return;
         }
         self.parsed_first = true;
-        let Ok(answer) = serde_json::from_slice::<Answer<'_>>(data) else {
+        let Some(answer) = answer(data) else {
             return;
         };
         if self.seen.model.is_none() {
-            self.seen.model = answer.model.map(Cow::into_owned);
+            self.seen.model = answer.model;
         }
-        if let Some(usage) = answer.usage.as_ref() {
-            self.seen.usage = Some(usage.usage());
+        if answer.usage.is_some() {
+            self.seen.usage = answer.usage;
         }
     }
 }

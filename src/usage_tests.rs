@@ -206,3 +206,33 @@ fn json_body_usage_and_model() {
     assert_eq!(from_json_body(b"not json"), Seen::default());
     assert_eq!(from_json_body(b"[1,2]"), Seen::default());
 }
+
+#[test]
+fn json_body_is_read_as_strictly_as_before() {
+    let seen = |body: &str| from_json_body(body.as_bytes());
+    assert_eq!(
+        seen(r#"{"model":"gpt\u002d4"}"#).model.as_deref(),
+        Some("gpt-4")
+    );
+    assert_eq!(
+        seen(r#"{"model":null,"usage":{"prompt_tokens":null,"completion_tokens":3,"x":[1]}}"#),
+        Seen {
+            model: None,
+            usage: Some(Usage {
+                prompt_tokens: 0,
+                completion_tokens: 3
+            }),
+        }
+    );
+    for unreadable in [
+        r#"{"model":"m","model":"n"}"#,
+        r#"{"model":"m","usage":[1,2]}"#,
+        r#"{"model":"m","usage":{"prompt_tokens":1.5}}"#,
+        r#"{"model":"m","usage":{"prompt_tokens":-1}}"#,
+        r#"{"model":"m","usage":{"prompt_tokens":1,"prompt_tokens":2}}"#,
+        r#"{"model":7}"#,
+        r#"{"model":"m"} x"#,
+    ] {
+        assert_eq!(seen(unreadable), Seen::default(), "{unreadable}");
+    }
+}

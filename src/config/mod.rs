@@ -1,18 +1,21 @@
-//! Plugin configuration: parsed with serde, then validated into an immutable `Config`.
+//! Plugin configuration: read with the crate's own JSON reader, then validated into an
+//! immutable `Config`.
 //! Every refusal names the field, the rule and the value; no key is ever part of a message.
 
+mod decode;
 mod error;
 mod health;
 mod models;
 mod raw;
+mod raw_models;
 mod validate;
 
 pub use error::ConfigError;
 pub use health::{AutoRollback, HealthCheck};
 pub use models::{ModelCatalog, ModelSpec, ModelsConfig, Price};
-pub use raw::RawConfig;
 
 use crate::environment::Environment;
+use crate::json;
 use crate::routing::Split;
 use crate::secret::ApiKey;
 
@@ -63,10 +66,11 @@ impl Plugin {
         json: &[u8],
         lookup_env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Plugin, ConfigError> {
+        let root = json::parse(json).map_err(decode::syntax)?;
         // Only a document with a top-level `upstream` is the upstream form; anything else is
-        // parsed (and refused) as the relay configuration, with its messages.
-        if let Ok(raw) = serde_json::from_slice::<raw::RawUpstreamPlugin>(json) {
-            let env = match raw.upstream.environment {
+        // read (and refused) as the relay configuration, with its messages.
+        if let Some(environment) = raw::upstream_form(root) {
+            let env = match environment {
                 None => None,
                 Some(name) => Some(Environment::from_bytes(name.as_bytes()).ok_or_else(|| {
                     ConfigError::new(
@@ -77,10 +81,10 @@ impl Plugin {
             };
             return Ok(Plugin::Upstream(env));
         }
-        if serde_json::from_slice::<models::RawRouteAfterBodyPlugin>(json).is_ok() {
+        if raw::is_route_after_body_form(root) {
             return Ok(Plugin::RouteAfterBody);
         }
-        Config::parse(json, lookup_env).map(|config| Plugin::Relay(Box::new(config)))
+        Config::from_json(root, lookup_env).map(|config| Plugin::Relay(Box::new(config)))
     }
 }
 
@@ -98,8 +102,15 @@ impl Config {
         json: &[u8],
         lookup_env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let raw = raw_from_json(json)?;
-        validate::validate(raw, lookup_env)
+        let root = json::parse(json).map_err(decode::syntax)?;
+        Config::from_json(root, lookup_env)
+    }
+
+    fn from_json(
+        root: json::Value<'_>,
+        lookup_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        validate::validate(raw::RawConfig::read(root)?, lookup_env)
     }
 
     pub fn environment(&self, env: Environment) -> &EnvironmentConfig {
@@ -112,63 +123,7 @@ impl Config {
     }
 }
 
-fn raw_from_json(json: &[u8]) -> Result<RawConfig, ConfigError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let message = without_position(&err.inner().to_string());
-        serde_error(&path, &message)
-    })
-}
-
-/// serde_json appends "at line L column C"; the field path says more.
-fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_string(),
-        None => message.to_string(),
-    }
-}
-
-/// Turns serde's "missing field `x`" / "unknown field `x`, expected …" into a message about
-/// the field itself, so the path always names the offending field.
-fn serde_error(path: &str, message: &str) -> ConfigError {
-    let parent = if path == "." { "" } else { path };
-    let join = |name: &str| {
-        if parent.is_empty() {
-            name.to_string()
-        } else {
-            format!("{parent}.{name}")
-        }
-    };
-    if let Some(name) = backticked_after(message, "missing field ") {
-        return ConfigError::new(join(name), "is required");
-    }
-    if let Some(name) = backticked_after(message, "unknown field ") {
-        let expected = message
-            .split_once(", expected ")
-            .map(|(_, rest)| format!(" (expected {rest})"))
-            .unwrap_or_default();
-        // serde_path_to_error already ends the path with the unknown field's name.
-        let field = if parent.ends_with(name) {
-            parent.to_string()
-        } else {
-            join(name)
-        };
-        return ConfigError::new(field, format!("unknown field{expected}"));
-    }
-    if parent.is_empty() {
-        return ConfigError::new(
-            "configuration",
-            format!("not a valid JSON object: {message}"),
-        );
-    }
-    ConfigError::new(parent, message)
-}
-
-fn backticked_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = message.strip_prefix(prefix)?.strip_prefix('`')?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
+#[cfg(test)]
+mod read_tests;
 #[cfg(test)]
 mod tests;

@@ -3,55 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::Number;
-
+use super::raw_models::RawModel;
 use super::ConfigError;
 use crate::environment::Environment;
+use crate::json::{scaled, unsigned, FRAC_ONE};
 use crate::usage_counts::{stat_name, OTHER};
 
 /// Largest `max_request_body_bytes`: the filter holds a checked body in Envoy's memory.
 pub const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Highest price accepted, in USD per million tokens (a typo guard, not a market view).
-const MAX_PRICE_PER_MTOK: f64 = 10_000.0;
-
-/// `models.<name>` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawModel {
-    pub provider: String,
-    pub max_tokens: Number,
-    pub supports_streaming: bool,
-    #[serde(default)]
-    pub price_per_mtok: Option<RawPrice>,
-    #[serde(default)]
-    pub environments: Option<Vec<String>>,
-}
-
-/// USD per million tokens.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPrice {
-    pub input: f64,
-    pub output: f64,
-}
-
-/// `{"route_after_body": {}}`: the configuration of the second filter instance.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRouteAfterBodyPlugin {
-    #[allow(dead_code)]
-    pub route_after_body: RawRouteAfterBody,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRouteAfterBody {}
-
-pub fn default_max_request_body_bytes() -> Number {
-    Number::from(1024 * 1024)
-}
+const MAX_PRICE_PER_MTOK: u64 = 10_000;
 
 /// Prices as pico-dollars per token (USD per million tokens × 10^6), so costs add up exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +110,7 @@ impl ModelsConfig {
 pub fn validate(
     models: &BTreeMap<String, RawModel>,
     enforce_models: bool,
-    max_request_body_bytes: &Number,
+    max_request_body_bytes: &str,
 ) -> Result<ModelsConfig, ConfigError> {
     let mut specs: Vec<ModelSpec> = Vec::with_capacity(models.len());
     let mut stat_owner: BTreeMap<String, &str> = BTreeMap::new();
@@ -179,7 +141,7 @@ pub fn validate(
             "needs at least one model in models (got true with no models)",
         ));
     }
-    let max_request_body_bytes = match max_request_body_bytes.as_u64() {
+    let max_request_body_bytes = match unsigned(max_request_body_bytes) {
         Some(n) if (1..=MAX_BODY_LIMIT).contains(&n) => n as usize,
         _ => {
             return Err(ConfigError::new(
@@ -216,7 +178,7 @@ fn model(name: &str, raw: &RawModel) -> Result<ModelSpec, ConfigError> {
             format!("must not be empty (got {:?})", raw.provider),
         ));
     }
-    let max_tokens = match raw.max_tokens.as_u64() {
+    let max_tokens = match unsigned(raw.max_tokens) {
         Some(n) if n > 0 => n,
         _ => {
             return Err(ConfigError::new(
@@ -247,17 +209,24 @@ fn model(name: &str, raw: &RawModel) -> Result<ModelSpec, ConfigError> {
     })
 }
 
-fn pico_per_token(field: &str, usd_per_mtok: f64) -> Result<u64, ConfigError> {
-    if !usd_per_mtok.is_finite() || !(0.0..=MAX_PRICE_PER_MTOK).contains(&usd_per_mtok) {
-        return Err(ConfigError::new(
+/// USD per million tokens, as written, to pico-dollars per token (rounded half up).
+fn pico_per_token(field: &str, usd_per_mtok: &str) -> Result<u64, ConfigError> {
+    // USD per 10^6 tokens = 10^-6 USD per token = 10^6 pico-dollars per token.
+    const MAX: u64 = MAX_PRICE_PER_MTOK * 1_000_000;
+    let pico = scaled(usd_per_mtok, 6)
+        .filter(|s| !s.negative)
+        .and_then(|s| {
+            let whole = s.whole.filter(|&w| w < MAX || (w == MAX && s.exact))?;
+            Some(whole + u64::from(s.frac >= FRAC_ONE / 2))
+        });
+    pico.ok_or_else(|| {
+        ConfigError::new(
             field,
             format!(
                 "must be a number from 0 to {MAX_PRICE_PER_MTOK} (USD per million tokens) (got {usd_per_mtok})"
             ),
-        ));
-    }
-    // USD per 10^6 tokens = 10^-6 USD per token = 10^6 pico-dollars per token.
-    Ok((usd_per_mtok * 1_000_000.0).round() as u64)
+        )
+    })
 }
 
 fn environments(field: &str, names: &[String]) -> Result<[bool; 2], ConfigError> {

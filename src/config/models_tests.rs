@@ -98,10 +98,9 @@ fn max_tokens_must_be_a_positive_integer() {
             format!("invalid configuration: models.gpt-4.1.max_tokens: must be a positive integer (got {shown})")
         );
     }
-    let message = refusal(|v| v["models"]["gpt-4.1"]["max_tokens"] = json!("many"));
-    assert!(
-        message.starts_with("invalid configuration: models.gpt-4.1.max_tokens: invalid type"),
-        "{message}"
+    assert_eq!(
+        refusal(|v| v["models"]["gpt-4.1"]["max_tokens"] = json!("many")),
+        "invalid configuration: models.gpt-4.1.max_tokens: must be a number (got \"many\")"
     );
 }
 
@@ -205,10 +204,9 @@ fn enforcement_needs_a_catalog() {
         refusal(|v| v["models"] = json!({})),
         "invalid configuration: enforce_models: needs at least one model in models (got true with no models)"
     );
-    let message = refusal(|v| v["enforce_models"] = json!("yes"));
-    assert!(
-        message.starts_with("invalid configuration: enforce_models: invalid type"),
-        "{message}"
+    assert_eq!(
+        refusal(|v| v["enforce_models"] = json!("yes")),
+        "invalid configuration: enforce_models: must be true or false (got \"yes\")"
     );
 }
 

@@ -109,14 +109,10 @@ fn weight_range_and_precision() {
         refusal(|v| v["environments"]["green"]["weight"] = json!(10.005)),
         "invalid configuration: environments.green.weight: must have at most two decimals (0.01 % steps) (got 10.005)"
     );
-    let message = refusal(|v| v["environments"]["green"]["weight"] = json!("ten"));
-    assert!(
-        message.starts_with(
-            "invalid configuration: environments.green.weight: invalid type: string \"ten\""
-        ),
-        "{message}"
+    assert_eq!(
+        refusal(|v| v["environments"]["green"]["weight"] = json!("ten")),
+        "invalid configuration: environments.green.weight: must be a number (got \"ten\")"
     );
-    assert!(!message.contains("line"), "{message}");
 }
 
 #[test]

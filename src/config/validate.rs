@@ -3,6 +3,7 @@
 use super::raw::{RawConfig, RawEnvironment};
 use super::{Config, ConfigError, EnvironmentConfig};
 use crate::environment::Environment;
+use crate::json::{scaled, FRAC_ONE};
 use crate::routing::BUCKETS;
 use crate::secret::ApiKey;
 
@@ -17,8 +18,7 @@ pub fn validate(
             "environments.green.weight",
             format!(
                 "blue + green must sum to 100 (got {} + {})",
-                fmt_number(raw.environments.blue.weight),
-                fmt_number(raw.environments.green.weight)
+                raw.environments.blue.weight, raw.environments.green.weight
             ),
         ));
     }
@@ -96,7 +96,7 @@ pub fn validate(
         .map(super::health::validate_auto_rollback)
         .transpose()?;
     let models =
-        super::models::validate(&raw.models, raw.enforce_models, &raw.max_request_body_bytes)?;
+        super::models::validate(&raw.models, raw.enforce_models, raw.max_request_body_bytes)?;
     Ok(Config {
         environments: [blue, green],
         active,
@@ -124,10 +124,7 @@ fn environment(
         ));
     }
     let weight_bp = weight_basis_points(raw.weight).map_err(|rule| {
-        ConfigError::new(
-            field("weight"),
-            format!("{rule} (got {})", fmt_number(raw.weight)),
-        )
+        ConfigError::new(field("weight"), format!("{rule} (got {})", raw.weight))
     })?;
     let api_key = match (&raw.api_key, &raw.api_key_env) {
         (Some(_), Some(_)) => {
@@ -204,17 +201,28 @@ fn key_value(field: &str, key: &str, what: &str) -> Result<ApiKey, ConfigError> 
     Ok(ApiKey::new(key))
 }
 
-/// 0..=100 with at most two decimals, as basis points (0.01 % steps).
-fn weight_basis_points(weight: f64) -> Result<u32, &'static str> {
-    if !weight.is_finite() || !(0.0..=100.0).contains(&weight) {
-        return Err("must be a number from 0 to 100");
-    }
-    let scaled = weight * 100.0;
-    let rounded = scaled.round();
-    if (scaled - rounded).abs() > 1e-6 {
+/// 0..=100 with at most two decimals, as basis points (0.01 % steps), read from the text.
+fn weight_basis_points(weight: &str) -> Result<u32, &'static str> {
+    const RANGE: &str = "must be a number from 0 to 100";
+    let Some(bp) = scaled(weight, 2).filter(|s| !s.negative) else {
+        return Err(RANGE);
+    };
+    let full = u64::from(BUCKETS);
+    let whole = match bp.whole {
+        Some(whole) if whole < full || (whole == full && bp.exact) => whole,
+        _ => return Err(RANGE),
+    };
+    // Within 10^-6 of a basis point counts as on it, as when weights were floats: a printer
+    // that writes 33.33 as 33.329999999999998 is still understood.
+    const SLACK: u64 = FRAC_ONE / 1_000_000;
+    let whole = if bp.frac <= SLACK {
+        whole
+    } else if bp.frac >= FRAC_ONE - SLACK {
+        whole + 1
+    } else {
         return Err("must have at most two decimals (0.01 % steps)");
-    }
-    Ok(rounded as u32)
+    };
+    Ok(whole as u32)
 }
 
 /// An HTTP header name (RFC 9110 token), stored lowercase as Envoy does.
@@ -231,9 +239,4 @@ fn header_name(field: &str, name: &str) -> Result<String, ConfigError> {
 
 fn is_visible_ascii(b: u8) -> bool {
     b.is_ascii_graphic()
-}
-
-/// Prints 90 as `90` and 33.33 as `33.33`, the way the user wrote them.
-fn fmt_number(value: f64) -> String {
-    format!("{value}")
 }
