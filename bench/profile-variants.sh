@@ -44,8 +44,8 @@ PATCHES = {
                 "            && calls::set_request_header(\"x-environment\", env.as_str())",
                 "        calls::set_request_header(\"authorization\", target.api_key.authorization())")],
     "noresp": [(RESP, RESP + EARLY)],
-    "nopath": [("        let path = calls::request_header(\":path\");\n",
-                "        let path: Option<Vec<u8>> = None;\n")],
+    "nopath": [("        if headers\n            .get(\":path\")\n            .is_some_and(|path| is_status_path(&runtime.config, path))\n        {\n",
+                "        if false {\n")],
     "empty": [(RESP, RESP + EARLY), (REQ, REQ + EARLY)],
 }
 for name in patches:

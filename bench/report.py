@@ -160,12 +160,12 @@ def main(meta_path, results_path, out_path):
                    f"A {fmt(cB, '+.1f')} µs"))
     L.append(check("B p99 @rate ≤ 1.15 × A", pB, pB is not None and pB <= 1.15, f"{fmt(pB, '.3f')} × A"))
     L.append(check("D ≥ 0.80 × A req/s", rD, rD is not None and rD >= 0.80, f"{fmt(rD, '.3f')} × A"))
-    L.append(check(".wasm ≤ 150 KB after wasm-opt -O3", opt_n, opt_n is not None and opt_n <= 150_000,
+    L.append(check(".wasm ≤ 150 KB after wasm-opt -Oz", opt_n, opt_n is not None and opt_n <= 150_000,
                    f"{fmt(opt_n, ',')} bytes"))
     L.append("")
 
     L.append(f"`.wasm` size: bluegreen_relay.wasm {meta['wasm_raw']:,} bytes raw, {fmt(opt_n, ',')} "
-             f"after `wasm-opt -O3` (bulk-memory, sign-ext, nontrapping-float-to-int, mutable-globals, "
+             f"after `wasm-opt -Oz` (bulk-memory, sign-ext, nontrapping-float-to-int, mutable-globals, "
              f"multivalue, reference-types enabled); the no-op filter {meta['noop_raw']:,} raw, "
              f"{meta['noop_opt']} after.")
     L.append("")

@@ -64,11 +64,11 @@ CARGO_TARGET_DIR=$BENCH_TARGET cargo build -q --release --manifest-path "$BENCH_
 NOOP_WASM=$BENCH_TARGET/wasm32-wasip1/release/noop_filter.wasm
 LOADGEN=$BENCH_TARGET/release/loadgen
 
-# --- .wasm size, raw and after wasm-opt -O3 (features the module uses) ---
+# --- .wasm size, raw and after wasm-opt -Oz (features the module uses; -Oz: the size-optimising level) ---
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int
   --enable-mutable-globals --enable-multivalue --enable-reference-types)
-wasm_opt_size() { # FILE -> bytes after wasm-opt -O3, or "error"
-  if wasm-opt -O3 "${WASM_OPT_FEATURES[@]}" "$1" -o "$RUN/opt.wasm" 2>"$RUN/wasm-opt.log"; then
+wasm_opt_size() { # FILE -> bytes after wasm-opt -Oz, or "error"
+  if wasm-opt -Oz "${WASM_OPT_FEATURES[@]}" "$1" -o "$RUN/opt.wasm" 2>"$RUN/wasm-opt.log"; then
     stat -c %s "$RUN/opt.wasm"
   else
     echo error
@@ -78,7 +78,7 @@ WASM_RAW=$(stat -c %s "$WASM")
 WASM_OPT=$(wasm_opt_size "$WASM")
 NOOP_RAW=$(stat -c %s "$NOOP_WASM")
 NOOP_OPT=$(wasm_opt_size "$NOOP_WASM")
-blog "filter .wasm: $WASM_RAW bytes raw, $WASM_OPT after wasm-opt -O3"
+blog "filter .wasm: $WASM_RAW bytes raw, $WASM_OPT after wasm-opt -Oz"
 
 # --- the upstream: direct_response on CPU 1 ---
 cp "$BENCH_DIR/templates/upstream.yaml" "$RUN/upstream.yaml"
