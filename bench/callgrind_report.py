@@ -30,7 +30,7 @@ def main(results, out, load):
              "process; instructions counted while bench/loadgen sends 1,000 requests (same POST as "
              "the benchmark), minus the idle rate (timers, stats flush, probes) measured just "
              "before, ÷ requests. Instruction counts do not depend on what else the machine runs "
-             "(three runs of the same B build: 280,585 / 280,777 / 281,057). With Envoy CPU-bound, "
+             "(B measured four times today, on builds that changed nothing on its path: 254,854 to 255,929, under 0.5 %). With Envoy CPU-bound, "
              "`A ÷ variant` is the req/s ratio to expect on an idle machine, assuming equal "
              "instructions per cycle.")
     L.append("")
