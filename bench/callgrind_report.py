@@ -7,15 +7,9 @@ import json
 import sys
 import time
 
+from markdown_section import NAMES, write_section
+
 BEGIN, END = "<!-- callgrind:begin -->", "<!-- callgrind:end -->"
-NAMES = {
-    "A": "native weighted_clusters 90/10 + header add",
-    "B": "bluegreen-relay, typical config",
-    "C": "B + health checks (1000 ms)",
-    "D": "B + enforce_models + usage metering",
-    "E": "no-op wasm filter",
-    "F": "Lua filter, same split",
-}
 
 
 def main(results, out, load):
@@ -47,16 +41,7 @@ def main(results, out, load):
     L.append("")
     L.append(END)
     section = "\n".join(L)
-    try:
-        text = open(out, encoding="utf-8").read()
-    except FileNotFoundError:
-        text = "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    open(out, "w", encoding="utf-8").write(text)
+    write_section(out, BEGIN, END, section)
     print(section)
 
 

@@ -9,15 +9,9 @@ import json
 import statistics
 import sys
 
+from markdown_section import NAMES, write_section
+
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-NAMES = {
-    "A": "native weighted_clusters 90/10 + header add",
-    "B": "bluegreen-relay, typical config",
-    "C": "B + health checks (1000 ms)",
-    "D": "B + enforce_models + usage metering",
-    "E": "no-op wasm filter",
-    "F": "Lua filter, same split",
-}
 
 
 def figures(r):
@@ -208,17 +202,7 @@ def main(meta_path, results_path, out_path):
     L.append(END)
     section = "\n".join(L)
 
-    try:
-        text = open(out_path, encoding="utf-8").read()
-    except FileNotFoundError:
-        text = "# Benchmarks\n\n" + BEGIN + "\n" + END + "\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    open(out_path, "w", encoding="utf-8").write(text)
+    write_section(out_path, BEGIN, END, section)
     print(section.split("<details>")[0])
 
 

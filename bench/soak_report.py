@@ -7,6 +7,8 @@ import json
 import re
 import sys
 
+from markdown_section import write_section
+
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 
 
@@ -91,16 +93,7 @@ def main(run, out):
     L.append("")
     L.append(END)
     section = "\n".join(L)
-    try:
-        text = open(out, encoding="utf-8").read()
-    except FileNotFoundError:
-        text = "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    open(out, "w", encoding="utf-8").write(text)
+    write_section(out, BEGIN, END, section)
     print(section)
 
 
