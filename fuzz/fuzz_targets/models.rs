@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use bluegreen_relay::config::{Config, ModelsConfig};
-use bluegreen_relay::models::{check_body, is_completion_path, BodyRoute};
+use bluegreen_relay::ai::body_check::{check_body, is_completion_path, BodyRoute};
 use libfuzzer_sys::fuzz_target;
 
 fn configs() -> &'static [ModelsConfig; 2] {

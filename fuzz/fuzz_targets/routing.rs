@@ -8,9 +8,9 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 
 use bluegreen_relay::config::Config;
-use bluegreen_relay::decision::{choose_environment, is_status_path, Reason};
+use bluegreen_relay::routing::{choose_environment, is_status_path, Reason};
 use bluegreen_relay::environment::Environment;
-use bluegreen_relay::header_block::Headers;
+use bluegreen_relay::routing::Headers;
 use bluegreen_relay::routing::{bucket, Split, BUCKETS};
 use libfuzzer_sys::fuzz_target;
 

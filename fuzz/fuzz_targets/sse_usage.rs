@@ -4,7 +4,7 @@
 //! the comparison only holds below it; the fuzzer's inputs stay far below.)
 #![no_main]
 
-use bluegreen_relay::usage::{from_json_body, SseUsage, MAX_LINE};
+use bluegreen_relay::ai::usage::{from_json_body, SseUsage, MAX_LINE};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

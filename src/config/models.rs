@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use super::raw_models::RawModel;
 use super::ConfigError;
+use crate::ai::meter::{stat_name, OTHER};
 use crate::environment::Environment;
 use crate::json::{scaled, unsigned, FRAC_ONE};
-use crate::usage_counts::{stat_name, OTHER};
 
 /// Largest `max_request_body_bytes`: the filter holds a checked body in Envoy's memory.
 pub const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;

@@ -10,11 +10,11 @@ use log::warn;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 
-use crate::config::ModelCatalog;
-use crate::environment::Environment;
-use crate::usage_counts::{
+use crate::ai::meter::{
     ttfb_histogram_name, Answered, EnvironmentUsage, ModelTotals, PendingUsage, UsageCounter, OTHER,
 };
+use crate::config::ModelCatalog;
+use crate::environment::Environment;
 
 use super::shared;
 

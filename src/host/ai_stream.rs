@@ -11,14 +11,14 @@
 use log::warn;
 use proxy_wasm::types::Action;
 
-use crate::counters::Counter;
-use crate::environment::Environment;
-use crate::header_block::Headers;
-use crate::models::{
+use crate::ai::body_check::{
     check_body, is_completion_path, too_large, BodyRoute, Refusal, BODY_CHECK_HEADER,
 };
-use crate::usage::{from_json_body, Seen, SseUsage};
-use crate::usage_counts::{cost_pico, Answered, OTHER};
+use crate::ai::meter::{cost_pico, Answered, OTHER};
+use crate::ai::usage::{from_json_body, Seen, SseUsage};
+use crate::environment::Environment;
+use crate::routing::Headers;
+use crate::status::counters::Counter;
 
 use super::runtime::Runtime;
 use super::{ai_calls, ai_metrics, calls, metrics};

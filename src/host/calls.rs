@@ -10,7 +10,7 @@ use log::{debug, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, Status};
 
-use crate::header_block::HeaderBlock;
+use crate::routing::HeaderBlock;
 
 pub fn response_header(name: &str) -> Option<Vec<u8>> {
     header(MapType::HttpResponseHeaders, name)

@@ -8,8 +8,8 @@ use log::warn;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 
-use crate::counters::{weight_gauge_name, Counter, PendingCounts};
 use crate::environment::Environment;
+use crate::status::counters::{weight_gauge_name, Counter, PendingCounts};
 use crate::status::EnvironmentCounts;
 
 #[derive(Default)]

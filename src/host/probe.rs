@@ -10,9 +10,9 @@ use proxy_wasm::types::{BufferType, MapType};
 
 use crate::config::{Config, HealthCheck};
 use crate::environment::Environment;
+use crate::health::lease::Lease;
+use crate::health::probe_plan::plan;
 use crate::health::{classify, HealthRecord, Outcome, ProbeKind};
-use crate::lease::Lease;
-use crate::probe_plan::plan;
 
 use super::{calls, keys, metrics, shared};
 

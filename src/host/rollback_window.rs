@@ -7,7 +7,7 @@ use log::warn;
 
 use crate::config::Config;
 use crate::decimal::Decimal;
-use crate::rollback::RollbackRecord;
+use crate::health::rollback::RollbackRecord;
 use crate::status::rfc3339_utc;
 
 use super::{keys, metrics, shared};

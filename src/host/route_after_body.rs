@@ -8,8 +8,8 @@ use log::warn;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
-use crate::models::{BodyRoute, BODY_CHECK_HEADER};
-use crate::openai_error::error_body;
+use crate::ai::body_check::{BodyRoute, BODY_CHECK_HEADER};
+use crate::ai::openai_error::error_body;
 
 use super::{ai_calls, calls, keys, shared, vm};
 

@@ -4,9 +4,9 @@
 use log::{info, warn};
 
 use crate::environment::Environment;
+use crate::health::policy::{decide, EnvironmentState, Mode};
+use crate::health::rollback::RollbackRecord;
 use crate::health::{Health, HealthRecord};
-use crate::policy::{decide, EnvironmentState, Mode};
-use crate::rollback::RollbackRecord;
 use crate::status::HealthView;
 
 use super::runtime::Runtime;

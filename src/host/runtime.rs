@@ -23,7 +23,12 @@ impl Runtime {
         // Until the first tick has read shared health: a candidate that was never validated gets
         // nothing when probes are configured.
         let split = Cell::new(
-            crate::policy::decide(&config, Default::default(), config.health_check.is_some()).split,
+            crate::health::policy::decide(
+                &config,
+                Default::default(),
+                config.health_check.is_some(),
+            )
+            .split,
         );
         Runtime {
             failover: config.has_failover(),

@@ -5,11 +5,11 @@ use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
-use crate::counters::{parse_status, Counter};
-use crate::decision::{choose_environment, is_status_path};
+use crate::ai::openai_error::error_body;
 use crate::environment::Environment;
-use crate::header_block::{HeaderBlock, Headers, OneHeader, SomeHeaders};
-use crate::openai_error::error_body;
+use crate::routing::{choose_environment, is_status_path};
+use crate::routing::{HeaderBlock, Headers, OneHeader, SomeHeaders};
+use crate::status::counters::{parse_status, Counter};
 use crate::status::{render, StatusInput};
 
 use super::ai_stream::{AiStream, HeadersStep};

@@ -2,7 +2,7 @@
 //! worker adds to on the timer.
 
 use super::{put_bool, put_u64, Reader, Record};
-use crate::rollback::{RollbackRecord, Slice, Trip};
+use crate::health::rollback::{RollbackRecord, Slice, Trip};
 
 const VERSION: u8 = 1;
 

@@ -2,9 +2,9 @@
 //! compared (cost per 1,000 answered completions evens out their different traffic shares).
 //! Costs are counted in micro-USD and printed with six decimals, never through a float.
 
+use crate::ai::meter::{EnvironmentUsage, ModelTotals};
 use crate::decimal::Decimal;
 use crate::json_writer::JsonWriter;
-use crate::usage_counts::{EnvironmentUsage, ModelTotals};
 
 const USD_PLACES: u32 = 6;
 

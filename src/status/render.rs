@@ -1,17 +1,17 @@
 //! The status endpoint's JSON. Built from counts the host gathered for the whole Envoy;
 //! it carries cluster names, weights and counts — never a key.
 
+use crate::ai::meter::EnvironmentUsage;
 use crate::config::Config;
-use crate::counters::Counter;
 use crate::decimal::Decimal;
 use crate::environment::Environment;
+use crate::health::policy::Mode;
+use crate::health::rollback::Trip;
 use crate::health::{Health, HealthRecord};
 use crate::json_writer::JsonWriter;
-use crate::policy::Mode;
-use crate::rollback::Trip;
 use crate::routing::Split;
-use crate::usage_counts::EnvironmentUsage;
-use crate::usage_view;
+use crate::status::counters::Counter;
+use crate::status::usage_view;
 
 /// Whole-Envoy counts for one environment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::ai::usage::Usage;
 use crate::config::Price;
 use crate::environment::Environment;
-use crate::usage::Usage;
 
 /// The stats of every model outside the catalog.
 pub const OTHER: &str = "other";

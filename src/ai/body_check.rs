@@ -2,10 +2,10 @@
 //! body may ask for. Reads only `model`, `max_tokens`, `max_completion_tokens` and `stream`
 //! in one pass over the body; everything else (prompts included) is checked and skipped.
 
+use crate::ai::openai_error::error_body;
 use crate::config::{ModelCatalog, ModelsConfig};
 use crate::environment::Environment;
 use crate::json::{self, scaled, Value};
-use crate::openai_error::error_body;
 
 /// The OpenAI endpoints whose bodies name a model.
 pub const COMPLETION_PATHS: [&[u8]; 2] = [b"/v1/chat/completions", b"/v1/completions"];
@@ -234,5 +234,5 @@ pub fn catalog_index(catalog: &ModelCatalog, name: &str) -> Option<usize> {
 }
 
 #[cfg(test)]
-#[path = "models_tests.rs"]
+#[path = "body_check_tests.rs"]
 mod tests;

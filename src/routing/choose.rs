@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::environment::Environment;
-use crate::header_block::Headers;
+use crate::routing::Headers;
 use crate::routing::Split;
 
 /// How the environment was chosen (for tests and debug logs).

@@ -1,0 +1,7 @@
+//! The AI relay part: the request-body check against the model catalog, token usage from
+//! answers, usage and cost metering, and OpenAI-style error bodies.
+
+pub mod body_check;
+pub mod meter;
+pub mod openai_error;
+pub mod usage;
