@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use bluegreen_relay::config::{Config, ModelsConfig};
 use bluegreen_relay::ai::body_check::{check_body, is_completion_path, BodyRoute};
+use bluegreen_relay::record;
 use libfuzzer_sys::fuzz_target;
 
 fn configs() -> &'static [ModelsConfig; 2] {
@@ -48,8 +49,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = is_completion_path(data);
-    if let Some(route) = BodyRoute::decode(data) {
-        let encoded = route.encode();
-        assert_eq!(BodyRoute::decode(encoded.as_bytes()), Some(route));
+    if let Ok(route) = record::decode::<BodyRoute>(data) {
+        let encoded = record::encode(&route);
+        assert_eq!(record::decode::<BodyRoute>(&encoded).ok(), Some(route));
     }
 });

@@ -2,6 +2,8 @@
 //! body may ask for. Reads only `model`, `max_tokens`, `max_completion_tokens` and `stream`
 //! in one pass over the body; everything else (prompts included) is checked and skipped.
 
+use serde::{Deserialize, Serialize};
+
 use crate::ai::openai_error::error_body;
 use crate::config::{ModelCatalog, ModelsConfig};
 use crate::environment::Environment;
@@ -25,37 +27,12 @@ pub fn is_completion_path(path: &[u8]) -> bool {
 pub const BODY_CHECK_HEADER: &str = "x-relay-body-check";
 
 /// Where a pinned model's request must go, as handed from the listener filter to the
-/// `route_after_body` instance in filter state: `<env> <cluster header> <cluster>` (neither
-/// name can hold a space).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyRoute<'a> {
+/// `route_after_body` instance in filter state (encoded with `crate::record`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyRoute {
     pub env: Environment,
-    pub cluster_header: &'a str,
-    pub cluster: &'a str,
-}
-
-impl BodyRoute<'_> {
-    pub fn encode(&self) -> String {
-        format!(
-            "{} {} {}",
-            self.env.as_str(),
-            self.cluster_header,
-            self.cluster
-        )
-    }
-
-    pub fn decode(bytes: &[u8]) -> Option<BodyRoute<'_>> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let mut parts = text.split(' ');
-        let env = Environment::from_bytes(parts.next()?.as_bytes())?;
-        let cluster_header = parts.next().filter(|s| !s.is_empty())?;
-        let cluster = parts.next().filter(|s| !s.is_empty())?;
-        parts.next().is_none().then_some(BodyRoute {
-            env,
-            cluster_header,
-            cluster,
-        })
-    }
+    pub cluster_header: String,
+    pub cluster: String,
 }
 
 /// A local answer in OpenAI's error shape.

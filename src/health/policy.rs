@@ -6,6 +6,8 @@
 //! - If neither is routable, the configured weights apply (fail static: never turn a partial
 //!   outage into a total one).
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::Config;
 use crate::environment::Environment;
 use crate::health::Health;
@@ -18,9 +20,11 @@ pub struct EnvironmentState {
     pub tripped: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Both environments routable: the configured weights.
+    #[default]
     Normal,
     /// The candidate is held out: everything to the active environment.
     CandidateHeld,
@@ -38,17 +42,6 @@ impl Mode {
             Mode::Failover => "failover",
             Mode::FailStatic => "fail_static",
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Mode> {
-        [
-            Mode::Normal,
-            Mode::CandidateHeld,
-            Mode::Failover,
-            Mode::FailStatic,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == text)
     }
 }
 
@@ -179,15 +172,17 @@ mod tests {
     }
 
     #[test]
-    fn mode_names_round_trip() {
+    fn mode_round_trips_through_the_shared_encoding() {
         for m in [
             Mode::Normal,
             Mode::CandidateHeld,
             Mode::Failover,
             Mode::FailStatic,
         ] {
-            assert_eq!(Mode::parse(m.as_str()), Some(m));
+            let bytes = crate::record::encode(&m);
+            assert_eq!(bytes, format!("\"{}\"", m.as_str()).into_bytes());
+            assert_eq!(crate::record::decode::<Mode>(&bytes).ok(), Some(m));
         }
-        assert_eq!(Mode::parse("x"), None);
+        assert!(crate::record::decode::<Mode>(b"\"x\"").is_err());
     }
 }

@@ -2,19 +2,21 @@
 //! window in shared data; at `max_error_rate` over at least `min_requests`, the candidate is
 //! tripped until `cooldown_ms` has passed and a probe has passed again.
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::AutoRollback;
 
 /// The window is kept as ten slices so old traffic leaves it gradually.
 const SLICES: u64 = 10;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slice {
     pub start_ms: u64,
     pub requests: u64,
     pub errors: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Trip {
     pub at_ms: u64,
     pub until_ms: u64,
@@ -23,7 +25,8 @@ pub struct Trip {
 }
 
 /// Shared by all workers under one key per candidate cluster.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RollbackRecord {
     pub slices: Vec<Slice>,
     pub trip: Option<Trip>,
@@ -158,5 +161,27 @@ mod tests {
             "without probes the cooldown is enough"
         );
         assert!(!RollbackRecord::default().holds(0, 0, true));
+    }
+
+    #[test]
+    fn record_round_trips_through_the_shared_encoding() {
+        let slice = |start_ms, requests, errors| Slice {
+            start_ms,
+            requests,
+            errors,
+        };
+        crate::record::check_codec(&RollbackRecord {
+            slices: vec![
+                slice(1_000, 10, 2),
+                slice(2_000, 0, 0),
+                slice(u64::MAX, 1, 1),
+            ],
+            trip: Some(Trip {
+                at_ms: 5,
+                until_ms: 300_005,
+                error_rate: 0.123456,
+                requests: 40,
+            }),
+        });
     }
 }

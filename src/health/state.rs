@@ -1,7 +1,10 @@
 //! Health of one environment: how a probe answer is classed, and how consecutive results move
 //! the state between `unknown`, `healthy`, `degraded` and `unhealthy`.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Health {
     /// No verdict yet.
     #[default]
@@ -137,7 +140,8 @@ pub fn classify(
 }
 
 /// An environment's health as shared between all workers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HealthRecord {
     pub health: Health,
     pub consecutive_failures: u32,
@@ -316,5 +320,24 @@ mod tests {
             assert_eq!(Health::from_gauge(h.gauge()), Some(h));
         }
         assert_eq!(Health::from_gauge(4), None);
+    }
+
+    #[test]
+    fn record_round_trips_through_the_shared_encoding() {
+        let mut record = HealthRecord::default();
+        record.record(
+            &Outcome::Unhealthy("timeout on \"/v1\" ✓".into()),
+            9,
+            3,
+            1,
+            1,
+        );
+        record.last_pass_ms = u64::MAX;
+        record.consecutive_passes = u32::MAX;
+        crate::record::check_codec(&record);
+        // A record from a build with fewer fields still reads, with defaults.
+        let old: HealthRecord = crate::record::decode(br#"{"health":"healthy"}"#).unwrap();
+        assert_eq!(old.health, Health::Healthy);
+        assert_eq!(old.last_failure, None);
     }
 }

@@ -51,7 +51,7 @@ const BODY_ROUTE_APPLIED: &str = "bluegreen_body_route_applied";
 
 /// Hands the body's routing decision to the `route_after_body` instance.
 #[must_use]
-pub fn set_body_route(value: &str) -> bool {
+pub fn set_body_route(value: &[u8]) -> bool {
     set_property(BODY_ROUTE, value)
 }
 
@@ -60,14 +60,14 @@ pub fn body_route() -> Option<Vec<u8>> {
 }
 
 pub fn set_body_route_applied() {
-    let _acknowledged = set_property(BODY_ROUTE_APPLIED, "1");
+    let _acknowledged = set_property(BODY_ROUTE_APPLIED, b"1");
 }
 
 pub fn body_route_applied() -> bool {
     property(BODY_ROUTE_APPLIED).is_some()
 }
 
-fn set_property(name: &str, value: &str) -> bool {
+fn set_property(name: &str, value: &[u8]) -> bool {
     // SAFETY: pointers and lengths of live slices; the host copies them before returning.
     let status =
         unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) };

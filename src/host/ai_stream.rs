@@ -178,10 +178,10 @@ impl AiStream {
     fn hand_over(&self, runtime: &Runtime, env: Environment) -> bool {
         let route = BodyRoute {
             env,
-            cluster_header: &runtime.config.cluster_header,
-            cluster: &runtime.config.environment(env).route_cluster,
+            cluster_header: runtime.config.cluster_header.clone(),
+            cluster: runtime.config.environment(env).route_cluster.clone(),
         };
-        ai_calls::set_body_route(&route.encode())
+        ai_calls::set_body_route(&crate::record::encode(&route))
     }
 
     /// The environment to label the answer with: a move the second instance did not confirm

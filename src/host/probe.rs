@@ -71,10 +71,10 @@ impl Prober {
     fn take_lease(&self, slot: u64) -> bool {
         let (bytes, cas) = shared::get(keys::LEASE);
         let Some(cas) = cas else {
-            shared::init(keys::LEASE, b"0|0|0");
+            shared::init(keys::LEASE, &crate::record::encode(&Lease::default()));
             return false;
         };
-        let current = bytes.as_deref().and_then(Lease::decode);
+        let current = bytes.and_then(|b| crate::record::decode::<Lease>(&b).ok());
         if !Lease::may_take(current.as_ref(), slot, self.config_version) {
             return false;
         }
@@ -83,7 +83,7 @@ impl Prober {
             owner: self.owner,
             config_version: self.config_version,
         };
-        shared::compare_and_set(keys::LEASE, mine.encode().as_bytes(), cas)
+        shared::compare_and_set(keys::LEASE, &crate::record::encode(&mine), cas)
     }
 
     fn start_round(&mut self, config: &Config, hc: &HealthCheck, env: Environment, now_ms: u64) {

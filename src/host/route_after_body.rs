@@ -23,7 +23,7 @@ impl HttpContext for RouteAfterBody {
         let Some(bytes) = ai_calls::body_route() else {
             return Action::Continue;
         };
-        let Some(route) = BodyRoute::decode(&bytes) else {
+        let Ok(route) = crate::record::decode::<BodyRoute>(&bytes) else {
             warn!("ignoring an unreadable body route in filter state");
             return Action::Continue;
         };
@@ -34,7 +34,7 @@ impl HttpContext for RouteAfterBody {
         let Some(key) = key else {
             return fail(503, "relay key not available yet");
         };
-        if !calls::set_request_header(route.cluster_header, route.cluster) {
+        if !calls::set_request_header(&route.cluster_header, &route.cluster) {
             return fail(500, "the relay filter could not route the request");
         }
         vm::clear_route_cache();

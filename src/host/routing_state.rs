@@ -73,15 +73,14 @@ pub fn refresh(runtime: &Runtime, now_ms: u64, is_current: bool) {
 fn announce_mode(mode: Mode, runtime: &Runtime) {
     let (bytes, cas) = shared::get(keys::MODE);
     let Some(cas) = cas else {
-        shared::init(keys::MODE, Mode::Normal.as_str().as_bytes());
+        shared::init(keys::MODE, &crate::record::encode(&Mode::Normal));
         return;
     };
     let previous = bytes
-        .as_deref()
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .and_then(Mode::parse)
-        .unwrap_or(Mode::Normal);
-    if previous == mode || !shared::compare_and_set(keys::MODE, mode.as_str().as_bytes(), cas) {
+        .and_then(|b| crate::record::decode::<Mode>(&b).ok())
+        .unwrap_or_default();
+    if previous == mode || !shared::compare_and_set(keys::MODE, &crate::record::encode(&mode), cas)
+    {
         return;
     }
     let active = runtime.config.active;

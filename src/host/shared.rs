@@ -6,7 +6,10 @@ use log::{debug, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 
-use crate::record::Record;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::record;
 
 /// How often an update retries after losing a CAS race before giving up until the next tick.
 const CAS_ATTEMPTS: usize = 8;
@@ -44,30 +47,27 @@ pub fn init(key: &str, initial: &[u8]) {
     }
 }
 
-pub fn read<T: Record>(key: &str) -> Option<T> {
-    T::decode(&get(key).0?)
+pub fn read<T: DeserializeOwned>(key: &str) -> Option<T> {
+    record::decode(&get(key).0?).ok()
 }
 
 /// Read-modify-write of a record with CAS, retried a bounded number of times.
 /// `change` may run more than once; it returns what the caller wants back from the winning run.
 pub fn update<T, R>(key: &str, mut change: impl FnMut(&mut T) -> R) -> Option<R>
 where
-    T: Record,
+    T: Serialize + DeserializeOwned + Default,
 {
-    let mut encoded = Vec::new();
     for _ in 0..CAS_ATTEMPTS {
         let (bytes, cas) = get(key);
         let Some(cas) = cas else {
-            encoded.clear();
-            T::default().encode(&mut encoded);
-            init(key, &encoded);
+            init(key, &record::encode(&T::default()));
             continue;
         };
-        let mut value: T = bytes.and_then(|b| T::decode(&b)).unwrap_or_default();
+        let mut value: T = bytes
+            .and_then(|b| record::decode(&b).ok())
+            .unwrap_or_default();
         let result = change(&mut value);
-        encoded.clear();
-        value.encode(&mut encoded);
-        if compare_and_set(key, &encoded, cas) {
+        if compare_and_set(key, &record::encode(&value), cas) {
             return Some(result);
         }
     }
