@@ -6,6 +6,7 @@ mod decode;
 mod error;
 mod health;
 mod models;
+pub mod number;
 mod raw;
 mod raw_models;
 mod validate;

@@ -3,7 +3,6 @@
 use super::raw::{RawConfig, RawEnvironment};
 use super::{Config, ConfigError, EnvironmentConfig};
 use crate::environment::Environment;
-use crate::json::{scaled, FRAC_ONE};
 use crate::routing::BUCKETS;
 use crate::secret::ApiKey;
 
@@ -123,7 +122,7 @@ fn environment(
             format!("must be an Envoy cluster name (got {:?})", raw.cluster),
         ));
     }
-    let weight_bp = weight_basis_points(raw.weight).map_err(|rule| {
+    let weight_bp = crate::routing::weight::parse(raw.weight).map_err(|rule| {
         ConfigError::new(field("weight"), format!("{rule} (got {})", raw.weight))
     })?;
     let api_key = match (&raw.api_key, &raw.api_key_env) {
@@ -199,30 +198,6 @@ fn key_value(field: &str, key: &str, what: &str) -> Result<ApiKey, ConfigError> 
         ));
     }
     Ok(ApiKey::new(key))
-}
-
-/// 0..=100 with at most two decimals, as basis points (0.01 % steps), read from the text.
-fn weight_basis_points(weight: &str) -> Result<u32, &'static str> {
-    const RANGE: &str = "must be a number from 0 to 100";
-    let Some(bp) = scaled(weight, 2).filter(|s| !s.negative) else {
-        return Err(RANGE);
-    };
-    let full = u64::from(BUCKETS);
-    let whole = match bp.whole {
-        Some(whole) if whole < full || (whole == full && bp.exact) => whole,
-        _ => return Err(RANGE),
-    };
-    // Within 10^-6 of a basis point counts as on it, as when weights were floats: a printer
-    // that writes 33.33 as 33.329999999999998 is still understood.
-    const SLACK: u64 = FRAC_ONE / 1_000_000;
-    let whole = if bp.frac <= SLACK {
-        whole
-    } else if bp.frac >= FRAC_ONE - SLACK {
-        whole + 1
-    } else {
-        return Err("must have at most two decimals (0.01 % steps)");
-    };
-    Ok(whole as u32)
 }
 
 /// An HTTP header name (RFC 9110 token), stored lowercase as Envoy does.

@@ -7,12 +7,11 @@
 
 mod cursor;
 mod error;
-mod number;
 mod string;
 mod value;
 
+pub use crate::config::number::{scaled, unsigned, Scaled, FRAC_ONE};
 pub use error::Error;
-pub use number::{scaled, unsigned, Scaled, FRAC_ONE};
 pub use string::JsonStr;
 pub use value::{Elements, Members, Raw, Value};
 

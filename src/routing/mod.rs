@@ -3,6 +3,7 @@
 pub mod bucket;
 pub mod choose;
 pub mod headers;
+pub mod weight;
 
 pub use bucket::{bucket, fnv1a64, KeylessPicker, Split, BUCKETS};
 pub use choose::{choose_environment, is_status_path, Reason};

@@ -1,6 +1,6 @@
-//! JSON numbers as exact integers, straight from their text: the configuration's weights, prices
-//! and rates are decimals, and core's float parsing and printing would add 15–20 KB to the
-//! wasm. Messages quote a number as written instead of printing it back.
+//! JSON numbers as exact integers, straight from their text (serde_json's `RawValue`): weights
+//! have at most two decimals and prices are summed in pico-dollars, which a float would blur
+//! (`33.33`, `0.28`). Messages quote a number as written instead of printing it back.
 
 /// `Scaled::frac` counts in these parts of one (18 decimal digits).
 pub const FRAC_ONE: u64 = 1_000_000_000_000_000_000;
