@@ -63,6 +63,7 @@ mod tests {
             healthy_threshold: 1,
             model_probes: vec!["gpt-4.1".to_string(), "deepseek-v3.2".to_string()],
             probe_max_tokens: 16,
+            model_probe_interval_ms: 300_000,
         };
         let plan = plan(&hc);
         assert_eq!(plan.len(), 3);

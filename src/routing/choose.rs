@@ -70,7 +70,8 @@ mod tests {
                 "green": {{"cluster": "g", "weight": 50, "api_key": "kg"}}}},
                 "affinity_headers": ["x-session-id", "x-request-id"] {extra}}}"#
         );
-        Config::parse(json.as_bytes(), &|_| None).unwrap()
+        let env = |name: &str| (name == "OVERRIDE_TOKEN").then(|| "tok-override".to_string());
+        Config::parse(json.as_bytes(), &env).unwrap()
     }
 
     fn choose(
@@ -118,7 +119,8 @@ mod tests {
 
     #[test]
     fn override_header_only_when_configured() {
-        let with = config(r#", "override_header": "x-relay-env""#);
+        let with =
+            config(r#", "override_header": "x-relay-env", "override_token_env": "OVERRIDE_TOKEN""#);
         let (env, reason, _) = choose(&with, Split::ALL_BLUE, &[("x-relay-env", "green")]);
         assert_eq!((env, reason), (Environment::Green, Reason::Override));
         let (env, reason, _) = choose(&with, Split::ALL_BLUE, &[("x-relay-env", "purple")]);
