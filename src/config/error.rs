@@ -23,8 +23,26 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
+        one_line(f, &self.field)?;
+        f.write_str(": ")?;
+        one_line(f, &self.message)
     }
+}
+
+/// A field path or message may quote a key as written (`models.a\nb`); control characters are
+/// escaped so that a refusal stays one log line.
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    if !text.chars().any(char::is_control) {
+        return f.write_str(text);
+    }
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_debug())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
 }
 
 /// Why a configuration was refused: at least one problem, in document order. Displayed as
@@ -140,6 +158,15 @@ mod tests {
         );
         let fields: Vec<&str> = err.problems().iter().map(Problem::field).collect();
         assert_eq!(fields, ["a", "b"]);
+    }
+
+    #[test]
+    fn a_refusal_is_one_line() {
+        let err = ConfigError::new("models.a\nb", "unknown field `x\ry`");
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: models.a\\nb: unknown field `x\\ry`"
+        );
     }
 
     #[test]
