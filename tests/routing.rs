@@ -190,7 +190,14 @@ fn no_key_splits_randomly_by_weight() {
 fn override_header_picks_the_environment_when_configured() {
     let mut cfg = config(5000);
     cfg["override_header"] = json!("x-relay-env");
-    let stack = start(&cfg);
+    cfg["override_token_env"] = json!("RELAY_OVERRIDE_TOKEN");
+    let stack = Stack::start_with_env(
+        &cfg.to_string(),
+        &[
+            ("HOLYSHEEP_API_KEY_BLUE", BLUE_KEY),
+            ("RELAY_OVERRIDE_TOKEN", "tok-override-test"),
+        ],
+    );
     for id in Rng::new().ids(20) {
         let other = if expected(&id, 5000) == "blue" {
             "green"
