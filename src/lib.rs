@@ -6,11 +6,9 @@
 
 pub mod ai;
 pub mod config;
-pub mod decimal;
 pub mod environment;
 pub mod health;
 pub mod json;
-pub mod json_writer;
 pub mod record;
 pub mod routing;
 pub mod secret;

@@ -4,4 +4,5 @@
 pub mod body_check;
 pub mod meter;
 pub mod openai_error;
+mod raw_field;
 pub mod usage;

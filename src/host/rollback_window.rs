@@ -6,7 +6,6 @@ use std::cell::Cell;
 use log::warn;
 
 use crate::config::Config;
-use crate::decimal::Decimal;
 use crate::health::rollback::RollbackRecord;
 use crate::status::rfc3339_utc;
 
@@ -48,7 +47,7 @@ pub fn flush(config: &Config, now_ms: u64) {
             warn!(
                 "{}: tripped by auto_rollback (error rate {:.2} over {} requests), no traffic until {} and a passing probe",
                 candidate.as_str(),
-                Decimal::from_f64(trip.error_rate, 2),
+                trip.error_rate,
                 trip.requests,
                 rfc3339_utc(trip.until_ms)
             );

@@ -11,9 +11,8 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 
 use crate::config::{Config, ConfigError, Plugin};
-use crate::decimal::Decimal;
 use crate::environment::Environment;
-use crate::routing::fnv1a64;
+use crate::routing::{fnv1a64, weight};
 
 use super::probe::Prober;
 use super::route_after_body::RouteAfterBody;
@@ -161,7 +160,7 @@ impl RootContext for RelayRoot {
 
 /// One line per accepted configuration: what operators need to see, never a key.
 fn describe(config: &Config) -> String {
-    let weight = |env| Decimal::new(u64::from(config.environment(env).weight_bp), 2);
+    let weight = |env| weight::display(config.environment(env).weight_bp);
     format!(
         "configuration loaded: version {}, active {}, blue {} % -> {}, green {} % -> {}, health checks {}, auto rollback {}",
         config.version.as_deref().unwrap_or("(none)"),

@@ -1,6 +1,7 @@
 //! The status endpoint and the per-environment counters behind it and Envoy's stats.
 
 pub mod counters;
+mod number;
 mod render;
 pub mod usage_view;
 
