@@ -1,8 +1,9 @@
 //! bluegreen-relay: a proxy-wasm HTTP filter for sticky blue/green and canary releases of an
 //! OpenAI-compatible AI relay.
 //!
-//! Everything that decides something lives in pure modules (no `proxy_wasm` import) that are
-//! unit-tested natively; `host` only reads inputs from Envoy, calls the core and applies the result.
+//! Everything that decides something lives in pure modules that never talk to Envoy
+//! (`config`, `routing`, `health`, `ai`, `status`, `record`); `host` reads inputs from Envoy
+//! through one `Host` trait, calls the core and applies the result.
 
 pub mod ai;
 pub mod config;
@@ -16,5 +17,4 @@ pub mod routing;
 pub mod secret;
 pub mod status;
 
-#[cfg(target_arch = "wasm32")]
-mod host;
+pub mod host;
