@@ -3,7 +3,7 @@
 //! the SDK because the SDK's dispatcher traps on what a host may legitimately do (an unknown
 //! context or token, a refused `set_effective_context`) and does not see calls made through the
 //! raw ABI. Here an unknown id is ignored, and a callback that arrives while its context is busy
-//! (re-entrance) finds nothing rather than a borrowed cell.
+//! (re-entrance) gets the default answer rather than a trap on a borrowed cell.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,19 +25,22 @@ enum Context {
 
 thread_local! {
     static VM: Rc<Vm<AbiHost>> = Rc::new(Vm::new(AbiHost));
-    static CONTEXTS: RefCell<HashMap<u32, Context, FnvBuildHasher>> =
+    /// Each context behind its own cell (boxed by the `Rc`), so that a callback moves no
+    /// context in memory and the table is never borrowed while filter code runs.
+    static CONTEXTS: RefCell<HashMap<u32, Rc<RefCell<Context>>, FnvBuildHasher>> =
         RefCell::new(HashMap::default());
 }
 
-/// Runs `call` on the context with `id`, taken out of the table for the call so that the
-/// table is never borrowed while filter code runs.
+/// Runs `call` on the context with `id`; `fallback` for an unknown id, or for a callback that
+/// arrives while that context is already in one.
 fn with_context<R>(id: u32, fallback: R, call: impl FnOnce(&mut Context) -> R) -> R {
-    let Some(mut context) = CONTEXTS.with(|table| table.borrow_mut().remove(&id)) else {
+    let Some(context) = CONTEXTS.with(|table| table.borrow().get(&id).cloned()) else {
         return fallback;
     };
-    let result = call(&mut context);
-    CONTEXTS.with(|table| table.borrow_mut().insert(id, context));
-    result
+    let Ok(mut context) = context.try_borrow_mut() else {
+        return fallback;
+    };
+    call(&mut context)
 }
 
 fn with_root<R>(id: u32, fallback: R, call: impl FnOnce(&mut Root<AbiHost>) -> R) -> R {
@@ -95,6 +98,7 @@ pub extern "C" fn proxy_on_context_create(context_id: u32, parent_context_id: u3
         let stream = with_root(parent_context_id, None, |root| Some(root.create_stream()));
         Context::Stream(stream.unwrap_or_else(|| Stream::Relay(RelayStream::new(vm, None))))
     };
+    let context = Rc::new(RefCell::new(context));
     CONTEXTS.with(|table| table.borrow_mut().insert(context_id, context));
 }
 

@@ -19,6 +19,7 @@ use crate::config::{Config, ConfigError, Plugin};
 use crate::environment::Environment;
 use crate::record;
 use crate::routing::{fnv1a64, weight};
+use crate::status::version_id;
 
 /// How often counters are flushed and shared health is re-read; probes follow their own interval.
 pub const TICK_MS: u32 = 200;
@@ -115,10 +116,12 @@ impl<H: Host> Root<H> {
         let owner = RandomState::new().hash_one(now);
         let runtime = Runtime::new(config, now);
         {
-            let metrics = vm.metrics.borrow();
+            let mut metrics = vm.metrics.borrow_mut();
             for env in Environment::ALL {
                 metrics.set_weight(&vm.host, env, runtime.split.get().buckets(env));
             }
+            let version = version_id(runtime.config.version.as_deref());
+            metrics.set_named_gauge(&vm.host, "bluegreen.config_version", version);
         }
         info!("{}", describe(&runtime.config));
         // Not announced here: a bootstrap default config and the published one load within

@@ -56,6 +56,8 @@ pub fn refresh<H: Host>(vm: &Vm<H>, runtime: &Runtime, now_ms: u64, is_current: 
             runtime.health_gauges[env.index()].as_str(),
             health.gauge(),
         );
+        let tripped = u64::from(states[env.index()].tripped);
+        metrics.set_named_gauge(host, &runtime.tripped_gauges[env.index()], tripped);
     }
     drop(metrics);
     if is_current {

@@ -18,8 +18,9 @@ pub struct Runtime {
     pub loaded_at_ms: u64,
     /// Requests go through failover clusters, whose upstream filter labels each answer.
     pub failover: bool,
-    /// `bluegreen.<env>.health`, named once rather than on every tick.
+    /// `bluegreen.<env>.health` and `.tripped`, named once rather than on every tick.
     pub health_gauges: [String; 2],
+    pub tripped_gauges: [String; 2],
 }
 
 impl Runtime {
@@ -35,6 +36,8 @@ impl Runtime {
             health: RefCell::new(HealthView::default()),
             loaded_at_ms,
             health_gauges: Environment::ALL.map(|env| format!("bluegreen.{}.health", env.as_str())),
+            tripped_gauges: Environment::ALL
+                .map(|env| format!("bluegreen.{}.tripped", env.as_str())),
         }
     }
 }

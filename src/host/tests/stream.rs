@@ -82,6 +82,11 @@ fn answers_are_labelled_counted_in_the_vm_and_flushed_on_the_tick() {
     assert_eq!(envoy.stat("bluegreen.green.responses_5xx"), Some(1));
     assert_eq!(envoy.stat("bluegreen.blue.requests"), Some(0));
     assert_eq!(envoy.stat("bluegreen.green.weight_bp"), Some(1000));
+    // Prometheus counts replicas per configuration version with this gauge.
+    assert_eq!(
+        envoy.stat("bluegreen.config_version"),
+        Some(crate::status::version_id(Some("v1")))
+    );
 }
 
 #[test]

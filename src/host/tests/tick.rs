@@ -92,6 +92,8 @@ fn real_errors_trip_the_candidate_on_every_worker() {
         tripped[0]
     );
     assert_eq!(envoy.stat("bluegreen.green.rollbacks"), Some(1));
+    assert_eq!(envoy.stat("bluegreen.green.tripped"), Some(1));
+    assert_eq!(envoy.stat("bluegreen.blue.tripped"), Some(0));
     // Every worker announced the same mode change; only one logged it.
     let held: Vec<String> = super::super::fake::logs()
         .into_iter()
