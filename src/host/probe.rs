@@ -2,19 +2,19 @@
 //! round to each environment and publishes the verdicts in shared data for every worker.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use log::{debug, info};
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, MapType};
 
+use super::api::{Buffer, Host, Map};
+use super::vm::Vm;
+use super::{keys, shared};
 use crate::config::{Config, HealthCheck};
 use crate::environment::Environment;
 use crate::health::lease::Lease;
 use crate::health::probe_plan::plan;
 use crate::health::{classify, HealthRecord, Outcome, ProbeKind};
-
-use super::{calls, keys, metrics, shared};
+use crate::record;
+use crate::status::counters::parse_status;
 
 struct Pending {
     env: Environment,
@@ -48,7 +48,7 @@ impl Prober {
     }
 
     /// Called on every tick: probes at most once per slot, and only with the lease.
-    pub fn tick(&mut self, config: &Config, now_ms: u64, is_current: bool) {
+    pub fn tick<H: Host>(&mut self, vm: &Vm<H>, config: &Config, now_ms: u64, is_current: bool) {
         let Some(hc) = &config.health_check else {
             return;
         };
@@ -57,24 +57,24 @@ impl Prober {
             return;
         }
         self.last_slot = slot;
-        if !self.take_lease(slot) {
+        if !self.take_lease(&vm.host, slot) {
             return;
         }
         for env in Environment::ALL {
             // A round still running (slow relay) is not doubled.
             if self.rounds[env.index()].is_none() {
-                self.start_round(config, hc, env, now_ms);
+                self.start_round(vm, config, hc, env, now_ms);
             }
         }
     }
 
-    fn take_lease(&self, slot: u64) -> bool {
-        let (bytes, cas) = shared::get(keys::LEASE);
+    fn take_lease(&self, host: &impl Host, slot: u64) -> bool {
+        let (bytes, cas) = shared::get(host, keys::LEASE);
         let Some(cas) = cas else {
-            shared::init(keys::LEASE, &crate::record::encode(&Lease::default()));
+            shared::init(host, keys::LEASE, &record::encode(&Lease::default()));
             return false;
         };
-        let current = bytes.and_then(|b| crate::record::decode::<Lease>(&b).ok());
+        let current: Option<Lease> = bytes.and_then(|bytes| shared::decode(keys::LEASE, &bytes));
         if !Lease::may_take(current.as_ref(), slot, self.config_version) {
             return false;
         }
@@ -83,36 +83,38 @@ impl Prober {
             owner: self.owner,
             config_version: self.config_version,
         };
-        shared::compare_and_set(keys::LEASE, &crate::record::encode(&mine), cas)
+        shared::compare_and_set(host, keys::LEASE, &record::encode(&mine), cas)
     }
 
-    fn start_round(&mut self, config: &Config, hc: &HealthCheck, env: Environment, now_ms: u64) {
+    fn start_round<H: Host>(
+        &mut self,
+        vm: &Vm<H>,
+        config: &Config,
+        hc: &HealthCheck,
+        env: Environment,
+        now_ms: u64,
+    ) {
         let target = config.environment(env);
-        let requests = plan(hc);
         let mut round = Round {
             started_ms: now_ms,
             outstanding: 0,
             outcome: Outcome::Pass,
         };
-        for request in requests {
-            let mut headers = vec![
-                (":method", request.method),
-                (":path", request.path.as_str()),
-                (":authority", target.authority.as_str()),
-                ("authorization", target.api_key.authorization()),
-                ("x-environment", env.as_str()),
-                ("user-agent", "bluegreen-relay-probe"),
+        for request in plan(hc) {
+            let mut headers: Vec<(&str, &[u8])> = vec![
+                (":method", request.method.as_bytes()),
+                (":path", request.path.as_bytes()),
+                (":authority", target.authority.as_bytes()),
+                ("authorization", target.api_key.authorization().as_bytes()),
+                ("x-environment", env.as_str().as_bytes()),
+                ("user-agent", b"bluegreen-relay-probe"),
             ];
             if request.body.is_some() {
-                headers.push(("content-type", "application/json"));
+                headers.push(("content-type", b"application/json"));
             }
-            match hostcalls::dispatch_http_call(
-                &target.cluster,
-                headers,
-                request.body.as_deref(),
-                vec![],
-                Duration::from_millis(hc.timeout_ms),
-            ) {
+            let body = request.body.as_deref().unwrap_or_default();
+            let timeout = u32::try_from(hc.timeout_ms).unwrap_or(u32::MAX);
+            match vm.host.http_call(&target.cluster, &headers, body, timeout) {
                 Ok(token) => {
                     round.outstanding += 1;
                     self.pending.insert(
@@ -123,80 +125,93 @@ impl Prober {
                         },
                     );
                 }
-                Err(status) => {
+                Err(err) => {
                     let failure = Outcome::Unhealthy(format!(
-                        "dispatch of {} to cluster {} failed: {status:?}",
+                        "dispatch of {} to cluster {} failed: {err}",
                         request.kind.describe(),
                         target.cluster
                     ));
-                    metrics::increment_named(&probe_metric(env, &failure), 1);
+                    count_probe(vm, env, &failure);
                     round.outcome = round.outcome.worst(failure);
                 }
             }
         }
         if round.outstanding == 0 {
-            publish(config, env, &round.outcome, now_ms, 0);
+            publish(&vm.host, config, env, &round.outcome, now_ms, 0);
         } else {
             self.rounds[env.index()] = Some(round);
         }
     }
 
-    /// A probe answer (the host calls back the root context that dispatched it).
-    pub fn on_response(&mut self, config: &Config, token: u32, body_size: usize) {
+    /// A probe answer (the host calls back the root context that dispatched it). `false` when
+    /// the token is not one of this prober's.
+    pub fn on_response<H: Host>(
+        &mut self,
+        vm: &Vm<H>,
+        config: &Config,
+        token: u32,
+        body_size: usize,
+    ) -> bool {
         let Some(pending) = self.pending.remove(&token) else {
             debug!("probe answer for unknown token {token}");
-            return;
+            return false;
         };
-        let status = call_response_header(":status")
-            .and_then(|s| std::str::from_utf8(&s).ok().and_then(|s| s.parse().ok()));
-        let upstream_answered = call_response_header("x-envoy-upstream-service-time").is_some();
-        let body_start =
-            hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size.min(64))
+        let header = |name| {
+            vm.host
+                .header(Map::HttpCallResponseHeaders, name)
                 .ok()
                 .flatten()
-                .unwrap_or_default();
+        };
+        let status = header(":status").and_then(|s| parse_status(&s));
+        let upstream_answered = header("x-envoy-upstream-service-time").is_some();
+        let body_start = vm
+            .host
+            .buffer(Buffer::HttpCallResponseBody, 0, body_size.min(64))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let outcome = classify(&pending.kind, status, upstream_answered, &body_start);
-        metrics::increment_named(&probe_metric(pending.env, &outcome), 1);
+        count_probe(vm, pending.env, &outcome);
         let slot = &mut self.rounds[pending.env.index()];
-        let Some(round) = slot.as_mut() else { return };
+        let Some(round) = slot.as_mut() else {
+            return true;
+        };
         round.outcome = round.outcome.clone().worst(outcome);
         round.outstanding = round.outstanding.saturating_sub(1);
         if round.outstanding == 0 {
             if let Some(round) = slot.take() {
-                let now = calls::now_ms();
-                publish(
-                    config,
-                    pending.env,
-                    &round.outcome,
-                    now,
-                    now.saturating_sub(round.started_ms),
-                );
+                let now = vm.now_ms();
+                let latency = now.saturating_sub(round.started_ms);
+                publish(&vm.host, config, pending.env, &round.outcome, now, latency);
             }
         }
+        true
     }
 }
 
-fn call_response_header(name: &str) -> Option<Vec<u8>> {
-    hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, name)
-        .ok()
-        .flatten()
-}
-
-fn probe_metric(env: Environment, outcome: &Outcome) -> String {
-    format!(
+fn count_probe<H: Host>(vm: &Vm<H>, env: Environment, outcome: &Outcome) {
+    let name = format!(
         "bluegreen.{}.probes_{}",
         env.as_str(),
         outcome.kind().as_str()
-    )
+    );
+    vm.metrics.borrow_mut().increment_named(&vm.host, &name, 1);
 }
 
 /// Writes the round's verdict into the shared record; logs once per state change.
-fn publish(config: &Config, env: Environment, outcome: &Outcome, now_ms: u64, latency_ms: u64) {
+fn publish(
+    host: &impl Host,
+    config: &Config,
+    env: Environment,
+    outcome: &Outcome,
+    now_ms: u64,
+    latency_ms: u64,
+) {
     let Some(hc) = &config.health_check else {
         return;
     };
     let key = keys::health(env, &config.environment(env).cluster);
-    let transition = shared::update(&key, |record: &mut HealthRecord| {
+    let transition = shared::update(host, &key, |record: &mut HealthRecord| {
         record.record(
             outcome,
             now_ms,

@@ -4,5 +4,7 @@ pub mod counters;
 mod number;
 mod render;
 pub mod usage_view;
+mod version;
 
 pub use render::{render, rfc3339_utc, EnvironmentCounts, HealthView, StatusInput};
+pub use version::version_id;

@@ -1,0 +1,54 @@
+//! The status endpoint, answered by the filter itself and never forwarded.
+
+use super::api::Flow;
+use super::api::Host;
+use super::local;
+use super::routing_state;
+use super::runtime::Runtime;
+use super::vm::Vm;
+use crate::ai::openai_error::error_body;
+use crate::routing::Headers;
+use crate::status::{render, StatusInput};
+
+pub fn answer<H: Host>(vm: &Vm<H>, runtime: &Runtime, headers: &impl Headers) -> Flow {
+    let method = headers.get(":method").unwrap_or_default();
+    if method != b"GET" && method != b"HEAD" {
+        let body = error_body(
+            "the status endpoint only answers GET",
+            "invalid_request_error",
+            None,
+            None,
+        );
+        return local::json(vm, 405, &body, &[("allow", b"GET, HEAD")]);
+    }
+    vm.flush();
+    let now = vm.now_ms();
+    // Read the shared health now rather than at the last tick, so that any worker answers
+    // with the verdicts the prober last published.
+    routing_state::refresh(vm, runtime, now, false);
+    let counts = vm.metrics.borrow().totals(&vm.host);
+    let usage = vm
+        .usage
+        .borrow_mut()
+        .totals(&vm.host, &runtime.config.models.catalog);
+    let body = render(&StatusInput {
+        config: &runtime.config,
+        effective: runtime.split.get(),
+        counts,
+        health: &runtime.health.borrow(),
+        usage: &usage,
+        loaded_at_ms: runtime.loaded_at_ms,
+        now_ms: now,
+    });
+    // The version header lets a tool see which configuration answered without parsing JSON.
+    let version = runtime.config.version.as_deref().unwrap_or("");
+    local::json(
+        vm,
+        200,
+        &body,
+        &[
+            ("cache-control", b"no-store"),
+            ("x-relay-config-version", version.as_bytes()),
+        ],
+    )
+}
