@@ -160,12 +160,19 @@ impl FakeHost {
         }
     }
 
-    /// A new request: its headers, and a clean slate for everything else of the exchange.
+    /// A new request from a loopback peer: its headers, and a clean slate for everything else
+    /// of the exchange.
     pub fn request(&self, headers: &[(&str, &str)]) {
+        self.request_from("127.0.0.1:40000", headers);
+    }
+
+    /// A new request from `peer` (the connection's source address).
+    pub fn request_from(&self, peer: &str, headers: &[(&str, &str)]) {
         let mut exchange = self.exchange.borrow_mut();
         let plugin_config = std::mem::take(&mut exchange.plugin_config);
         *exchange = Exchange {
             plugin_config,
+            properties: HashMap::from([("source.address".to_string(), peer.as_bytes().to_vec())]),
             request_headers: headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))

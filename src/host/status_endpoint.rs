@@ -1,4 +1,5 @@
-//! The status endpoint, answered by the filter itself and never forwarded.
+//! The status endpoint, answered by the filter itself and never forwarded, to those allowed to
+//! read it (`status::access`).
 
 use super::api::Flow;
 use super::api::Host;
@@ -8,9 +9,38 @@ use super::runtime::Runtime;
 use super::vm::Vm;
 use crate::ai::openai_error::error_body;
 use crate::routing::Headers;
+use crate::status::access::{decide, Access};
 use crate::status::{render, StatusInput};
 
 pub fn answer<H: Host>(vm: &Vm<H>, runtime: &Runtime, headers: &impl Headers) -> Flow {
+    let token = runtime.config.status_token.as_ref();
+    // The peer is asked for only when it decides.
+    let peer = match token {
+        Some(_) => None,
+        None => vm.host.property(&["source", "address"]).ok().flatten(),
+    };
+    match decide(token, headers.get("authorization"), peer.as_deref()) {
+        Access::Allowed => {}
+        Access::Unauthorized => {
+            let body = error_body(
+                "the status endpoint needs `authorization: Bearer <status token>`",
+                "invalid_request_error",
+                None,
+                Some("invalid_api_key"),
+            );
+            return local::json(vm, 401, &body, &[("www-authenticate", b"Bearer")]);
+        }
+        Access::Forbidden => {
+            let body = error_body(
+                "the status endpoint answers only loopback peers when no status token is \
+                 configured (set status_token_env, or use a port-forward)",
+                "invalid_request_error",
+                None,
+                Some("forbidden"),
+            );
+            return local::json(vm, 403, &body, &[]);
+        }
+    }
     let method = headers.get(":method").unwrap_or_default();
     if method != b"GET" && method != b"HEAD" {
         let body = error_body(

@@ -13,9 +13,11 @@ use super::status_endpoint;
 use super::vm::Vm;
 use super::{filter_state, local, rollback_window};
 use crate::ai::body_check::{BodyRoute, Refusal};
+use crate::config::Config;
 use crate::environment::Environment;
 use crate::routing::{
-    choose_environment, is_status_path, HeaderBlock, Headers, OneHeader, SomeHeaders,
+    choose_environment, is_status_path, HeaderBlock, Headers, OneHeader, Reason, SomeHeaders,
+    OVERRIDE_TOKEN_HEADER,
 };
 use crate::status::counters::{parse_status, Counter};
 
@@ -39,6 +41,8 @@ pub struct RelayStream<H: Host> {
     state: RouteState,
     /// Catalog check, pinned models, token usage.
     ai: AiStream,
+    /// Routed by an accepted override (the answer says so).
+    overridden: bool,
 }
 
 impl<H: Host> RelayStream<H> {
@@ -48,6 +52,7 @@ impl<H: Host> RelayStream<H> {
             runtime,
             state: RouteState::Local,
             ai: AiStream::default(),
+            overridden: false,
         }
     }
 
@@ -70,9 +75,13 @@ impl<H: Host> RelayStream<H> {
         {
             return status_endpoint::answer(vm, &runtime, &headers);
         }
-        let (env, _reason) = choose_environment(config, runtime.split.get(), &headers, &mut || {
+        let (env, reason) = choose_environment(config, runtime.split.get(), &headers, &mut || {
             vm.keyless_bucket()
         });
+        self.overridden = reason == Reason::Override;
+        if !strip_override_headers(vm, config, &headers) {
+            return local::error(vm, 500, "the relay filter could not route the request");
+        }
         let target = config.environment(env);
         let routed = route::apply(
             vm,
@@ -163,6 +172,14 @@ impl<H: Host> RelayStream<H> {
             })
         };
         let env = self.serving_environment(runtime.failover, &headers, chosen);
+        if self.overridden {
+            let said =
+                vm.host
+                    .replace_header(Map::ResponseHeaders, "x-relay-override", b"accepted");
+            if let Err(err) = said {
+                warn!("labelling an override failed: {err}");
+            }
+        }
         let status = headers.get(":status").and_then(parse_status);
         self.ai
             .on_response_headers(vm, env, status, &headers, end_of_stream);
@@ -253,4 +270,22 @@ impl<H: Host> RelayStream<H> {
         }
         chosen
     }
+}
+
+/// The override header and its token never reach a relay (a token must not leak upstream,
+/// and a relay must not act on a header meant for us). Only headers present are removed, so a
+/// request without them costs no host call. `false` if the host refused.
+fn strip_override_headers<H: Host>(vm: &Vm<H>, config: &Config, headers: &impl Headers) -> bool {
+    let Some(name) = &config.override_header else {
+        return true;
+    };
+    [name.as_str(), OVERRIDE_TOKEN_HEADER]
+        .into_iter()
+        .filter(|name| headers.get(name).is_some())
+        .all(|name| {
+            vm.host
+                .remove_header(Map::RequestHeaders, name)
+                .map_err(|err| warn!("removing {name} failed: {err}"))
+                .is_ok()
+        })
 }

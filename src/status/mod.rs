@@ -1,5 +1,6 @@
 //! The status endpoint and the per-environment counters behind it and Envoy's stats.
 
+pub mod access;
 pub mod counters;
 mod number;
 mod render;

@@ -1,6 +1,7 @@
 //! The contexts against a fake host: what the real-Envoy integration tests prove end to end,
 //! here in milliseconds, plus what only a fake can do (a host refusing every call).
 
+mod access;
 mod hostile;
 mod prober;
 mod stream;
