@@ -1,5 +1,5 @@
-//! The requests one probe round sends to an environment: `GET <path>`, then one tiny chat
-//! completion per model in `model_probes`.
+//! The requests one probe round sends to an environment: `GET <path>`, then, when the chat
+//! probes are due (`schedule.rs`), one tiny chat completion per model in `model_probes`.
 
 use serde::Serialize;
 
@@ -14,7 +14,7 @@ pub struct ProbeRequest {
     pub body: Option<Vec<u8>>,
 }
 
-pub fn plan(health_check: &HealthCheck) -> Vec<ProbeRequest> {
+pub fn plan(health_check: &HealthCheck, chats: bool) -> Vec<ProbeRequest> {
     let mut requests = vec![ProbeRequest {
         kind: ProbeKind::Models {
             path: health_check.path.clone(),
@@ -23,7 +23,12 @@ pub fn plan(health_check: &HealthCheck) -> Vec<ProbeRequest> {
         path: health_check.path.clone(),
         body: None,
     }];
-    for model in &health_check.model_probes {
+    let models = if chats {
+        health_check.model_probes.as_slice()
+    } else {
+        &[]
+    };
+    for model in models {
         requests.push(ProbeRequest {
             kind: ProbeKind::Chat {
                 model: model.clone(),
@@ -79,7 +84,8 @@ mod tests {
             probe_max_tokens: 16,
             model_probe_interval_ms: 300_000,
         };
-        let plan = plan(&hc);
+        let plan = plan(&hc, true);
+        assert_eq!(super::plan(&hc, false).len(), 1, "the GET only");
         assert_eq!(plan.len(), 3);
         assert_eq!(
             (plan[0].method, plan[0].path.as_str()),

@@ -287,6 +287,7 @@ impl AiStream {
         let usage = seen.usage;
         vm.usage.borrow_mut().count(Answered {
             env,
+            model: spec.map_or(OTHER, |spec| spec.name.as_str()),
             stat: spec.map_or(OTHER, |spec| spec.stat_name.as_str()),
             usage,
             cost_pico: spec

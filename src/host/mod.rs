@@ -16,6 +16,7 @@ mod local;
 #[cfg(target_arch = "wasm32")]
 mod logger;
 mod metrics;
+mod passive;
 mod probe;
 mod rollback_window;
 pub mod root;

@@ -14,7 +14,7 @@ use super::runtime::Runtime;
 use super::stream::RelayStream;
 use super::upstream::{self, UpstreamStream};
 use super::vm::Vm;
-use super::{keys, rollback_window, routing_state, shared};
+use super::{keys, passive, rollback_window, routing_state, shared};
 use crate::config::{Config, ConfigError, Plugin};
 use crate::environment::Environment;
 use crate::record;
@@ -156,7 +156,8 @@ impl<H: Host> Root<H> {
                 let is_current =
                     shared::read::<u64>(&vm.host, keys::CONFIG_VERSION) == Some(*config_version);
                 rollback_window::flush(vm, &runtime.config, now);
-                prober.tick(vm, &runtime.config, now, is_current);
+                passive::flush(vm, &runtime.config, now);
+                prober.tick(vm, runtime, now, is_current);
                 routing_state::refresh(vm, runtime, now, is_current);
             }
             Role::Unconfigured | Role::RouteAfterBody => {}

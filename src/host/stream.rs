@@ -11,7 +11,7 @@ use super::route::{self, Route};
 use super::runtime::Runtime;
 use super::status_endpoint;
 use super::vm::Vm;
-use super::{filter_state, local, rollback_window};
+use super::{filter_state, local, passive, rollback_window};
 use crate::ai::body_check::{BodyRoute, Refusal};
 use crate::config::Config;
 use crate::environment::Environment;
@@ -186,6 +186,9 @@ impl<H: Host> RelayStream<H> {
         let class = status.and_then(Counter::for_status);
         if let Some(class) = class {
             vm.count(env, class);
+        }
+        if runtime.config.health_check.is_some() {
+            passive::count(vm, env, status, &headers);
         }
         if runtime.config.auto_rollback.is_some() && env != runtime.config.active {
             rollback_window::count(vm, class == Some(Counter::Responses5xx));

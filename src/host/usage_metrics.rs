@@ -4,15 +4,16 @@
 //! is added to a set in shared data, so the status endpoint reads (and defines) only stats some
 //! worker counted.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use log::warn;
 
 use super::api::{Host, MetricKind};
-use super::shared;
+use super::{keys, shared};
 use crate::ai::meter::{
     ttfb_histogram_name, Answered, EnvironmentUsage, ModelTotals, PendingUsage, UsageCounter, OTHER,
 };
+use crate::ai::traffic::ModelTraffic;
 use crate::config::ModelCatalog;
 use crate::environment::Environment;
 
@@ -28,15 +29,32 @@ pub struct UsageMetrics {
     ttfb: [Option<u32>; 2],
     /// Model stat names this VM already added to `COUNTED_MODELS`.
     registered: BTreeSet<String>,
+    /// Answered completions per model name since the last flush, for the traffic window.
+    traffic: BTreeMap<String, u64>,
 }
 
 impl UsageMetrics {
     /// One answered completion: a plain add in VM memory.
     pub fn count(&mut self, answered: Answered<'_>) {
+        match self.traffic.get_mut(answered.model) {
+            Some(n) => *n += 1,
+            None => {
+                self.traffic.insert(answered.model.to_string(), 1);
+            }
+        }
         self.pending.add(answered);
     }
 
-    pub fn flush(&mut self, host: &impl Host) {
+    pub fn flush(&mut self, host: &impl Host, now_ms: u64) {
+        if !self.traffic.is_empty() {
+            let traffic = std::mem::take(&mut self.traffic);
+            let added = shared::update(host, keys::MODEL_TRAFFIC, |window: &mut ModelTraffic| {
+                window.add(now_ms, &traffic);
+            });
+            if added.is_none() {
+                self.traffic = traffic;
+            }
+        }
         for (env, stat, counter, delta) in self.pending.drain() {
             self.register(host, &stat);
             let name = counter.metric_name(env, &stat);

@@ -11,6 +11,7 @@ use super::api::Host;
 use super::metrics::Metrics;
 use super::usage_metrics::UsageMetrics;
 use crate::environment::Environment;
+use crate::health::passive::PassiveCounts;
 use crate::routing::KeylessPicker;
 
 pub struct Vm<H: Host> {
@@ -22,6 +23,8 @@ pub struct Vm<H: Host> {
     clears_route_cache: Cell<bool>,
     /// The candidate's (responses, errors) since the last flush into the rollback window.
     pub rollback_pending: Cell<(u64, u64)>,
+    /// Real answers per environment since the last flush (passive health).
+    pub passive_pending: Cell<[PassiveCounts; 2]>,
     /// `Bearer <key>` per environment as the relay filter last published it (upstream role).
     pub upstream_keys: RefCell<[Option<String>; 2]>,
 }
@@ -35,6 +38,7 @@ impl<H: Host> Vm<H> {
             keyless: RefCell::new(None),
             clears_route_cache: Cell::new(true),
             rollback_pending: Cell::new((0, 0)),
+            passive_pending: Cell::new(Default::default()),
             upstream_keys: RefCell::new([None, None]),
         }
     }
@@ -72,7 +76,7 @@ impl<H: Host> Vm<H> {
 
     /// Pushes the batched counters to Envoy's stats.
     pub fn flush(&self) {
-        self.usage.borrow_mut().flush(&self.host);
+        self.usage.borrow_mut().flush(&self.host, self.now_ms());
         self.metrics.borrow_mut().flush(&self.host);
     }
 }

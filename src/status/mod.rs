@@ -1,6 +1,7 @@
 //! The status endpoint and the per-environment counters behind it and Envoy's stats.
 
 pub mod access;
+pub mod catalog_view;
 pub mod counters;
 mod number;
 mod render;

@@ -10,6 +10,7 @@ use crate::health::policy::Mode;
 use crate::health::rollback::Trip;
 use crate::health::{Health, HealthRecord};
 use crate::routing::Split;
+use crate::status::catalog_view::{self, CatalogInput, MissingView, ModelsView};
 use crate::status::counters::Counter;
 use crate::status::number;
 use crate::status::usage_view::{self, UsageView};
@@ -58,6 +59,8 @@ pub struct StatusInput<'a> {
     pub health: &'a HealthView,
     /// Tokens and cost per environment and model (whole Envoy).
     pub usage: &'a [EnvironmentUsage; 2],
+    /// Model lists and recent traffic per model.
+    pub catalog: &'a CatalogInput,
     pub loaded_at_ms: u64,
     pub now_ms: u64,
 }
@@ -98,6 +101,13 @@ struct EnvironmentView<'a> {
     consecutive_failures: u32,
     tripped: Option<TripView>,
     usage: UsageView<'a>,
+    /// `probe` or `traffic`: whether the last verdict came from probes or from real answers.
+    judged_by: Option<&'static str>,
+    last_model_probe_at: Option<String>,
+    models: Option<ModelsView<'a>>,
+    /// Only for the candidate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing_models: Option<Vec<MissingView<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -182,6 +192,17 @@ fn environment<'a>(input: &StatusInput<'a>, env: Environment) -> EnvironmentView
             until: rfc3339_utc(trip.until_ms),
         }),
         usage: usage_view::view(&input.usage[env.index()]),
+        judged_by: probed.then_some(if record.judged_by_traffic {
+            "traffic"
+        } else {
+            "probe"
+        }),
+        last_model_probe_at: (health.probing && record.last_full_probe_ms > 0)
+            .then(|| rfc3339_utc(record.last_full_probe_ms)),
+        models: catalog_view::models(&input.catalog.catalogs[env.index()]),
+        missing_models: (env != input.config.active).then(|| {
+            catalog_view::missing(input.catalog, env.index(), input.config.active.index())
+        }),
     }
 }
 

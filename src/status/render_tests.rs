@@ -24,6 +24,7 @@ fn renders_counts_and_ratio_without_keys() {
         counts: [blue, green],
         health: &HealthView::default(),
         usage: &Default::default(),
+        catalog: &Default::default(),
         loaded_at_ms: 1_764_072_000_000,
         now_ms: 1_764_072_001_000,
     });
@@ -77,6 +78,7 @@ fn renders_health_and_trip() {
         counts: [EnvironmentCounts::default(); 2],
         health: &health,
         usage: &Default::default(),
+        catalog: &Default::default(),
         loaded_at_ms: 0,
         now_ms: 0,
     });
@@ -114,6 +116,7 @@ fn busy(config: &Config, health: &HealthView, usage: &[EnvironmentUsage; 2]) -> 
         counts,
         health,
         usage,
+        catalog: &Default::default(),
         loaded_at_ms: 1_764_072_000_000,
         now_ms: 1_795_609_384_567,
     })
@@ -168,6 +171,6 @@ fn renders_the_documented_text() {
         ..ModelTotals::default()
     };
     usage[1].models.insert("m".to_string(), totals);
-    let want = r#"{"active":"green","version":"v\"7","config_loaded_at":"2025-11-25T12:00:00.000Z","config_loaded_at_ms":1764072000000,"now":"2026-11-25T12:23:04.567Z","total_requests":40,"green_traffic_ratio":0.25,"routing_mode":"candidate_held","health_checks":true,"environments":{"blue":{"cluster":"relay_blue","role":"candidate","weight":33.33,"effective_weight":100.0,"requests":30,"responses":{"2xx":29,"4xx":0,"5xx":1},"health":"unknown","routable":true,"last_probe_at":"2025-11-25T12:00:00.123Z","latency_ms":0,"last_failure":null,"consecutive_failures":0,"tripped":{"error_rate":1.0,"requests":3,"at":"1970-01-01T00:00:01.000Z","until":"1970-01-01T00:05:01.000Z"},"usage":{"requests":12,"prompt_tokens":307,"completion_tokens":32,"total_tokens":339,"cost_usd":123456.789855,"cost_per_1k_requests_usd":10288065.82125,"models":{"big":{"requests":1,"prompt_tokens":1,"completion_tokens":1,"cost_usd":123456.789012},"gpt-4.1":{"requests":3,"prompt_tokens":300,"completion_tokens":30,"cost_usd":0.00084},"other":{"requests":1,"prompt_tokens":5,"completion_tokens":0,"cost_usd":0.0},"tiny\"m":{"requests":7,"prompt_tokens":1,"completion_tokens":1,"cost_usd":3e-6}}}},"green":{"cluster":"relay_green2","role":"active","weight":66.67,"effective_weight":0.0,"requests":10,"responses":{"2xx":8,"4xx":1,"5xx":1},"health":"unhealthy","routable":false,"last_probe_at":"1970-01-01T00:00:01.000Z","latency_ms":12,"last_failure":"503 \"x\"\n from /v1/models","consecutive_failures":3,"tripped":{"error_rate":0.1235,"requests":40,"at":"1970-01-01T00:00:01.000Z","until":"1970-01-01T00:05:01.000Z"},"usage":{"requests":7,"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"cost_usd":0.00144,"cost_per_1k_requests_usd":0.205714,"models":{"m":{"requests":7,"prompt_tokens":0,"completion_tokens":0,"cost_usd":0.00144}}}}}}"#;
+    let want = r#"{"active":"green","version":"v\"7","config_loaded_at":"2025-11-25T12:00:00.000Z","config_loaded_at_ms":1764072000000,"now":"2026-11-25T12:23:04.567Z","total_requests":40,"green_traffic_ratio":0.25,"routing_mode":"candidate_held","health_checks":true,"environments":{"blue":{"cluster":"relay_blue","role":"candidate","weight":33.33,"effective_weight":100.0,"requests":30,"responses":{"2xx":29,"4xx":0,"5xx":1},"health":"unknown","routable":true,"last_probe_at":"2025-11-25T12:00:00.123Z","latency_ms":0,"last_failure":null,"consecutive_failures":0,"tripped":{"error_rate":1.0,"requests":3,"at":"1970-01-01T00:00:01.000Z","until":"1970-01-01T00:05:01.000Z"},"usage":{"requests":12,"prompt_tokens":307,"completion_tokens":32,"total_tokens":339,"cost_usd":123456.789855,"cost_per_1k_requests_usd":10288065.82125,"models":{"big":{"requests":1,"prompt_tokens":1,"completion_tokens":1,"cost_usd":123456.789012},"gpt-4.1":{"requests":3,"prompt_tokens":300,"completion_tokens":30,"cost_usd":0.00084},"other":{"requests":1,"prompt_tokens":5,"completion_tokens":0,"cost_usd":0.0},"tiny\"m":{"requests":7,"prompt_tokens":1,"completion_tokens":1,"cost_usd":3e-6}}},"judged_by":"probe","last_model_probe_at":null,"models":null,"missing_models":[]},"green":{"cluster":"relay_green2","role":"active","weight":66.67,"effective_weight":0.0,"requests":10,"responses":{"2xx":8,"4xx":1,"5xx":1},"health":"unhealthy","routable":false,"last_probe_at":"1970-01-01T00:00:01.000Z","latency_ms":12,"last_failure":"503 \"x\"\n from /v1/models","consecutive_failures":3,"tripped":{"error_rate":0.1235,"requests":40,"at":"1970-01-01T00:00:01.000Z","until":"1970-01-01T00:05:01.000Z"},"usage":{"requests":7,"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"cost_usd":0.00144,"cost_per_1k_requests_usd":0.205714,"models":{"m":{"requests":7,"prompt_tokens":0,"completion_tokens":0,"cost_usd":0.00144}}},"judged_by":"probe","last_model_probe_at":null,"models":null}}}"#;
     assert_eq!(busy(&config, &health, &usage), want);
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod hostile;
+mod passive;
 mod prober;
 mod stream;
 mod tick;

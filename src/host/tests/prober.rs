@@ -3,6 +3,8 @@
 use super::*;
 use crate::health::HealthRecord;
 
+const LIST: &[u8] = br#"{"object":"list","data":[{"id":"gpt-4.1"},{"id":"deepseek-v3.2"}]}"#;
+
 fn probing() -> Value {
     let mut config = config();
     config["health_check"] = json!({"interval_ms": 1000, "timeout_ms": 500});
@@ -69,7 +71,7 @@ fn probes_carry_the_environments_key_and_authority_and_classify_answers() {
             } else {
                 worker.host.call_answer(
                     &[(":status", "200"), ("x-envoy-upstream-service-time", "3")],
-                    b"{}",
+                    LIST,
                 );
             }
             let body = worker.host.exchange.borrow().call_body.len();
