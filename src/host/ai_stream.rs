@@ -264,7 +264,17 @@ impl AiStream {
         let seen = match std::mem::take(&mut self.answer) {
             Answer::Ignored => return,
             Answer::Plain | Answer::Json => Seen::default(),
-            Answer::Sse(parser) => parser.finish(),
+            Answer::Sse(parser) => {
+                // Lines past the bound were passed on to the client but not read for usage.
+                let skipped = parser.skipped_lines();
+                if let (true, Some(env)) = (skipped > 0, self.served_by) {
+                    let name = format!("bluegreen.{}.sse_lines_skipped", env.as_str());
+                    vm.metrics
+                        .borrow_mut()
+                        .increment_named(&vm.host, &name, skipped);
+                }
+                parser.finish()
+            }
         };
         self.count(vm, models, seen);
     }
