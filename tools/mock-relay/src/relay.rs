@@ -188,3 +188,7 @@ fn unix_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+#[path = "relay_tests.rs"]
+mod tests;
