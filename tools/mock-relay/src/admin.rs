@@ -12,6 +12,7 @@ use crate::config::ConfigPatch;
 use crate::data_listener::DataListener;
 use crate::http::{self, Resp};
 use crate::state::AppState;
+use crate::tls;
 
 pub struct Admin {
     pub app: Arc<AppState>,
@@ -49,13 +50,28 @@ async fn update_config(admin: &Admin, body: &Bytes) -> Resp {
         Ok(patch) => patch,
         Err(message) => return http::openai_error(StatusCode::BAD_REQUEST, &message, None),
     };
+    // Setting the period again restarts its count, so a test knows which request fails.
+    let restart_error_count = patch.chat_error_every.is_some();
     let mut data = admin.data.lock().await;
-    let next = match admin.app.config().merged(patch) {
+    let current = admin.app.config();
+    let next = match current.merged(patch) {
         Ok(next) => next,
         Err(message) => return http::openai_error(StatusCode::BAD_REQUEST, &message, None),
     };
+    if next.tls_files() != current.tls_files() {
+        let tls = match tls::for_config(&next, admin.app.verbose) {
+            Ok(tls) => tls,
+            Err(message) => return http::openai_error(StatusCode::BAD_REQUEST, &message, None),
+        };
+        if let Err(e) = data.set_tls(tls).await {
+            return http::openai_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}"), None);
+        }
+    }
     if let Err(e) = data.set_refused(next.refuse).await {
         return http::openai_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}"), None);
+    }
+    if restart_error_count {
+        admin.app.restart_completion_count();
     }
     admin.app.set_config(next.clone());
     http::json(StatusCode::OK, &json!(next))

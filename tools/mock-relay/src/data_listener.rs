@@ -1,6 +1,7 @@
 //! The relay listener's life cycle: `refuse` closes the socket and kills its
 //! connections (clients then get "connection refused"); un-refusing binds the
-//! same address again.
+//! same address again. Changing TLS does both at once, so every connection
+//! made after the change speaks the new way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,12 +13,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::relay;
-use crate::server;
+use crate::server::{self, Tls};
 use crate::state::AppState;
 
 pub struct DataListener {
     addr: SocketAddr,
     state: Arc<AppState>,
+    tls: Option<Tls>,
     /// While serving: the accept loop, and the signal that closes its connections.
     serving: Option<Serving>,
 }
@@ -37,6 +39,7 @@ impl DataListener {
     pub async fn start(
         addr: SocketAddr,
         state: Arc<AppState>,
+        tls: Option<Tls>,
         refused: bool,
     ) -> anyhow::Result<DataListener> {
         let listener = TcpListener::bind(addr)
@@ -45,6 +48,7 @@ impl DataListener {
         let mut data = DataListener {
             addr: listener.local_addr()?,
             state,
+            tls,
             serving: None,
         };
         if !refused {
@@ -55,6 +59,22 @@ impl DataListener {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Switches TLS on, off or to another certificate. While serving, the socket
+    /// and its connections are closed and the address bound again, as for
+    /// `refuse` then un-refuse; returns once new connections get the new setting.
+    pub async fn set_tls(&mut self, tls: Option<Tls>) -> anyhow::Result<()> {
+        self.tls = tls;
+        if self.serving.is_some() {
+            self.set_refused(true).await?;
+            self.set_refused(false).await?;
+        }
+        Ok(())
     }
 
     /// Returns once the change is in effect, so a test may connect right after.
@@ -84,8 +104,9 @@ impl DataListener {
         let state = Arc::clone(&self.state);
         let (shutdown, shutdown_rx) = watch::channel(());
         let handler = move |req| relay::serve_request(Arc::clone(&state), req);
+        let tls = self.tls.clone();
         Serving {
-            accept_loop: tokio::spawn(server::serve(listener, handler, shutdown_rx)),
+            accept_loop: tokio::spawn(server::serve(listener, tls, handler, shutdown_rx)),
             shutdown,
         }
     }

@@ -1,6 +1,6 @@
 //! Response building blocks shared by the relay and admin listeners.
 
-use std::convert::Infallible;
+use std::fmt;
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -14,14 +14,40 @@ use crate::openai;
 
 /// Every response body: a full buffer or a paced stream. Unsync because the
 /// stream holds a timer future; hyper only needs Send.
-pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub type Body = UnsyncBoxBody<Bytes, ConnectionCut>;
 pub type Resp = Response<Body>;
+
+/// Ends a connection on purpose, with no more bytes: as a body error, hyper drops
+/// the connection mid-body; as a service error, before any byte of the answer.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionCut;
+
+impl fmt::Display for ConnectionCut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection cut by failure injection")
+    }
+}
+
+impl std::error::Error for ConnectionCut {}
+
+/// A response that must not be sent: the server closes the connection instead.
+pub fn close_without_answer() -> Resp {
+    let mut resp = empty(StatusCode::OK);
+    resp.extensions_mut().insert(ConnectionCut);
+    resp
+}
+
+pub fn is_close_without_answer(resp: &Resp) -> bool {
+    resp.extensions().get::<ConnectionCut>().is_some()
+}
 
 /// Request bodies larger than this are answered 413 instead of buffered.
 pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 pub fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Resp {

@@ -1,8 +1,7 @@
-//! OpenAI-shaped JSON bodies: model list, completions, stream chunks and errors.
+//! OpenAI-shaped JSON bodies: completions, stream chunks and errors.
 
 use serde_json::{json, Value};
 
-use crate::config::Config;
 use crate::usage::Usage;
 
 /// Which completion endpoint is answering.
@@ -12,43 +11,6 @@ pub enum CompletionKind {
     Chat,
     /// `/v1/completions`
     Text,
-}
-
-/// Models the relay serves, minus the runtime `unknown_models`.
-pub const MODELS: [&str; 5] = [
-    "gpt-4.1",
-    "claude-sonnet-4.5",
-    "gemini-2.5-flash",
-    "deepseek-v3.2",
-    "some-batch-model",
-];
-
-/// Fixed so that model listings are byte-for-byte stable across runs.
-const MODELS_CREATED: u64 = 1_700_000_000;
-
-fn owned_by(model: &str) -> &'static str {
-    match model.split('-').next() {
-        Some("claude") => "anthropic",
-        Some("gemini") => "google",
-        Some("deepseek") => "deepseek",
-        _ => "openai",
-    }
-}
-
-pub fn models_list(config: &Config) -> Value {
-    let data: Vec<Value> = MODELS
-        .iter()
-        .filter(|model| !config.is_unknown_model(model))
-        .map(|model| {
-            json!({
-                "id": model,
-                "object": "model",
-                "created": MODELS_CREATED,
-                "owned_by": owned_by(model),
-            })
-        })
-        .collect();
-    json!({ "object": "list", "data": data })
 }
 
 /// OpenAI's error envelope.
@@ -190,33 +152,6 @@ mod tests {
 
     fn answer(kind: CompletionKind) -> Answer {
         Answer::new(kind, 7, 1, "gpt-4.1", "blue", Usage::new(3, 8))
-    }
-
-    #[test]
-    fn models_list_skips_unknown_models() {
-        let config = Config {
-            unknown_models: vec!["deepseek-v3.2".into()],
-            ..Config::default()
-        };
-        let list = models_list(&config);
-        assert_eq!(list["object"], "list");
-        let ids: Vec<&str> = list["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            ids,
-            [
-                "gpt-4.1",
-                "claude-sonnet-4.5",
-                "gemini-2.5-flash",
-                "some-batch-model"
-            ]
-        );
-        assert_eq!(list["data"][0]["owned_by"], "openai");
-        assert_eq!(list["data"][0]["created"], 1_700_000_000);
     }
 
     #[test]

@@ -10,12 +10,12 @@ use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 
-use crate::config::{Config, StreamUsage};
+use crate::config::{ChatBody, Config, StreamUsage};
 use crate::http::{self, Resp};
-use crate::openai::{self, Answer, CompletionKind};
+use crate::openai::{Answer, CompletionKind};
 use crate::state::AppState;
 use crate::usage::Usage;
-use crate::{sse, stream};
+use crate::{models, sse, sse_faults, stream};
 
 const X_MOCK_RELAY: HeaderName = HeaderName::from_static("x-mock-relay");
 const X_MOCK_USAGE: &str = "x-mock-usage";
@@ -33,14 +33,21 @@ pub async fn serve_request(state: Arc<AppState>, req: Request<Incoming>) -> Resp
     };
     resp.headers_mut()
         .insert(X_MOCK_RELAY, state.name_header.clone());
-    state.log.count(parts.uri.path(), resp.status());
+    // A connection closed without an answer has no status; stats call it "closed".
+    let status = resp.status();
+    let outcome = if http::is_close_without_answer(&resp) {
+        "closed"
+    } else {
+        status.as_str()
+    };
+    state.log.count(parts.uri.path(), outcome);
     if state.verbose {
         eprintln!(
             "{} {} {} {} {}ms",
             state.name,
             parts.method,
             parts.uri.path(),
-            resp.status().as_u16(),
+            outcome,
             started.elapsed().as_millis()
         );
     }
@@ -49,8 +56,12 @@ pub async fn serve_request(state: Arc<AppState>, req: Request<Incoming>) -> Resp
 
 async fn respond(state: &AppState, parts: &Parts, body: &Bytes) -> Resp {
     let config = state.config();
+    if config.hang_ms > 0 {
+        sleep_ms(config.hang_ms).await;
+        return http::close_without_answer();
+    }
     if config.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+        sleep_ms(config.latency_ms).await;
     }
     let path = parts.uri.path();
     let kind = match path {
@@ -63,13 +74,20 @@ async fn respond(state: &AppState, parts: &Parts, body: &Bytes) -> Resp {
     if parts.method != Method::POST {
         return method_not_allowed(parts, "POST");
     }
+    if config.first_byte_delay_ms > 0 {
+        sleep_ms(config.first_byte_delay_ms).await;
+    }
     completion(state, &config, parts, body, kind)
+}
+
+async fn sleep_ms(ms: u64) {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 fn models(config: &Config) -> Resp {
     match injected_failure(config.models_status) {
         Some(failure) => failure,
-        None => http::json(StatusCode::OK, &openai::models_list(config)),
+        None => models::response(config),
     }
 }
 
@@ -82,6 +100,15 @@ fn completion(
 ) -> Resp {
     if let Some(failure) = injected_failure(config.chat_status) {
         return failure;
+    }
+    if config.chat_error_every > 0
+        && state
+            .next_completion_number()
+            .is_multiple_of(config.chat_error_every)
+    {
+        if let Some(failure) = injected_failure(config.chat_error_status) {
+            return failure;
+        }
     }
     let request: Value = match serde_json::from_slice(body) {
         Ok(request) => request,
@@ -98,12 +125,15 @@ fn completion(
         );
     }
     let usage = match parts.headers.get(X_MOCK_USAGE) {
-        None => Usage::for_request(&request, kind),
+        None => Usage::for_request(&request, kind, config.completion_tokens),
         Some(header) => match header.to_str().ok().and_then(Usage::from_override) {
             Some(usage) => usage,
             None => return bad_request("x-mock-usage must be `PROMPT,COMPLETION`"),
         },
     };
+    if config.chat_body == ChatBody::Empty {
+        return http::json_bytes(StatusCode::OK, Vec::new());
+    }
     let number = state.next_answer_number();
     let answer = Answer::new(kind, number, unix_secs(), model, &state.name, usage);
     if request.get("stream").and_then(Value::as_bool) != Some(true) {
@@ -116,8 +146,10 @@ fn completion(
             request.pointer("/stream_options/include_usage") == Some(&Value::Bool(true))
         }
     };
-    let events = sse::answer_events(&answer, config.chunks, send_usage);
-    stream::sse_response(stream::plan(events, config, number))
+    let mut events = sse::answer_events(&answer, config.chunks, send_usage);
+    let content_chunks = config.chunks as usize;
+    let cut = sse_faults::apply(&mut events, content_chunks, config);
+    stream::sse_response(stream::plan(events, config, number), cut)
 }
 
 /// The injected error for a configured status, or None to answer normally.
@@ -156,3 +188,7 @@ fn unix_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+#[path = "relay_tests.rs"]
+mod tests;

@@ -18,6 +18,8 @@ pub struct AppState {
     /// Handlers take a cheap snapshot; admin updates swap the whole Arc.
     config: RwLock<Arc<Config>>,
     answers: AtomicU64,
+    /// Completion requests seen while `chat_error_every` is on, since it was last set.
+    completions: AtomicU64,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             verbose,
             config: RwLock::new(Arc::new(config)),
             answers: AtomicU64::new(0),
+            completions: AtomicU64::new(0),
         })
     }
 
@@ -51,5 +54,14 @@ impl AppState {
     /// 1, 2, 3... for completion ids.
     pub fn next_answer_number(&self) -> u64 {
         self.answers.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// 1, 2, 3... for the completion requests `chat_error_every` counts.
+    pub fn next_completion_number(&self) -> u64 {
+        self.completions.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn restart_completion_count(&self) {
+        self.completions.store(0, Ordering::Relaxed);
     }
 }

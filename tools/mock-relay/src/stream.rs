@@ -10,11 +10,13 @@ use hyper::header::{HeaderValue, CACHE_CONTROL};
 use hyper::StatusCode;
 
 use crate::config::{Config, SseSplit};
-use crate::http::{self, Body, Resp};
+use crate::http::{self, Body, ConnectionCut, Resp};
 use crate::split::{random_pieces, SplitMix64};
 
 /// Gap between random pieces, so the kernel and the proxy do not coalesce them.
 const PIECE_GAP: Duration = Duration::from_millis(2);
+/// Pause before a cut, so hyper flushes what was sent before it drops the connection.
+const CUT_GAP: Duration = Duration::from_millis(20);
 
 /// One body frame and how long to wait before sending it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,20 +57,28 @@ fn paced(pieces: Vec<Bytes>, gap: Duration) -> Vec<TimedFrame> {
 }
 
 /// A body that yields each frame after its delay. Hyper flushes whenever the
-/// body is pending, so each delayed frame reaches the client on its own.
-pub fn body(frames: Vec<TimedFrame>) -> Body {
-    let frames = stream::unfold(frames.into_iter(), |mut rest| async move {
-        let frame = rest.next()?;
+/// body is pending, so each delayed frame reaches the client on its own. With
+/// `cut`, the body then fails, and hyper drops the connection without ending
+/// the chunked body.
+pub fn body(frames: Vec<TimedFrame>, cut: bool) -> Body {
+    let frames = stream::unfold((frames.into_iter(), cut), |(mut rest, cut)| async move {
+        let Some(frame) = rest.next() else {
+            if !cut {
+                return None;
+            }
+            tokio::time::sleep(CUT_GAP).await;
+            return Some((Err(ConnectionCut), (rest, false)));
+        };
         if !frame.delay.is_zero() {
             tokio::time::sleep(frame.delay).await;
         }
-        Some((Ok(Frame::data(frame.bytes)), rest))
+        Some((Ok(Frame::data(frame.bytes)), (rest, cut)))
     });
     StreamBody::new(frames).boxed_unsync()
 }
 
-pub fn sse_response(frames: Vec<TimedFrame>) -> Resp {
-    let mut resp = http::with_type(StatusCode::OK, "text/event-stream", body(frames));
+pub fn sse_response(frames: Vec<TimedFrame>, cut: bool) -> Resp {
+    let mut resp = http::with_type(StatusCode::OK, "text/event-stream", body(frames, cut));
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
@@ -117,7 +127,18 @@ mod tests {
     #[tokio::test]
     async fn body_yields_all_frames_in_order() {
         let frames = paced(events(), Duration::from_millis(1));
-        let bytes = body(frames).collect().await.unwrap().to_bytes();
+        let bytes = body(frames, false).collect().await.unwrap().to_bytes();
         assert_eq!(bytes.to_vec(), events().concat());
+    }
+
+    #[tokio::test]
+    async fn cut_body_fails_after_its_frames() {
+        let mut cut = body(paced(events(), Duration::ZERO), true);
+        for expected in events() {
+            let frame = cut.frame().await.unwrap().unwrap();
+            assert_eq!(frame.into_data().unwrap(), expected);
+        }
+        assert!(cut.frame().await.unwrap().is_err());
+        assert!(cut.frame().await.is_none());
     }
 }

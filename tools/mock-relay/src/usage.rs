@@ -25,13 +25,20 @@ impl Usage {
         }
     }
 
-    /// prompt = ceil(prompt bytes / 4), at least 1; completion = min(max tokens asked, 8).
-    pub fn for_request(request: &Value, kind: CompletionKind) -> Usage {
+    /// prompt = ceil(prompt bytes / 4), at least 1; completion = `forced_completion`
+    /// if given (a relay that stops early), else min(max tokens asked, 8).
+    pub fn for_request(
+        request: &Value,
+        kind: CompletionKind,
+        forced_completion: Option<u64>,
+    ) -> Usage {
         let prompt = prompt_bytes(request, kind).div_ceil(4).max(1);
-        let completion = ["max_tokens", "max_completion_tokens"]
-            .iter()
-            .filter_map(|key| request.get(key).and_then(Value::as_u64))
-            .fold(DEFAULT_COMPLETION_TOKENS, u64::min);
+        let completion = forced_completion.unwrap_or_else(|| {
+            ["max_tokens", "max_completion_tokens"]
+                .iter()
+                .filter_map(|key| request.get(key).and_then(Value::as_u64))
+                .fold(DEFAULT_COMPLETION_TOKENS, u64::min)
+        });
         Usage::new(prompt, completion)
     }
 
@@ -86,7 +93,7 @@ mod tests {
             {"role":"user","content":"abcd"}
         ]});
         assert_eq!(
-            Usage::for_request(&req, CompletionKind::Chat),
+            Usage::for_request(&req, CompletionKind::Chat, None),
             Usage::new(3, 8)
         );
     }
@@ -98,7 +105,7 @@ mod tests {
             {"type":"image_url","image_url":{"url":"x"}}
         ]}]});
         assert_eq!(
-            Usage::for_request(&req, CompletionKind::Chat).prompt_tokens,
+            Usage::for_request(&req, CompletionKind::Chat, None).prompt_tokens,
             2
         );
     }
@@ -107,11 +114,11 @@ mod tests {
     fn empty_prompt_is_one_token() {
         let req = json!({"model":"m","messages":[]});
         assert_eq!(
-            Usage::for_request(&req, CompletionKind::Chat).prompt_tokens,
+            Usage::for_request(&req, CompletionKind::Chat, None).prompt_tokens,
             1
         );
         assert_eq!(
-            Usage::for_request(&json!({}), CompletionKind::Text).prompt_tokens,
+            Usage::for_request(&json!({}), CompletionKind::Text, None).prompt_tokens,
             1
         );
     }
@@ -121,11 +128,11 @@ mod tests {
         let one = json!({"prompt":"123456789"});
         let many = json!({"prompt":["1234","56789"]});
         assert_eq!(
-            Usage::for_request(&one, CompletionKind::Text).prompt_tokens,
+            Usage::for_request(&one, CompletionKind::Text, None).prompt_tokens,
             3
         );
         assert_eq!(
-            Usage::for_request(&many, CompletionKind::Text).prompt_tokens,
+            Usage::for_request(&many, CompletionKind::Text, None).prompt_tokens,
             3
         );
     }
@@ -134,16 +141,29 @@ mod tests {
     fn completion_tokens_capped_by_smaller_max() {
         let kind = CompletionKind::Chat;
         assert_eq!(
-            Usage::for_request(&json!({"max_tokens":5}), kind).completion_tokens,
+            Usage::for_request(&json!({"max_tokens":5}), kind, None).completion_tokens,
             5
         );
         assert_eq!(
-            Usage::for_request(&json!({"max_tokens":500}), kind).completion_tokens,
+            Usage::for_request(&json!({"max_tokens":500}), kind, None).completion_tokens,
             8
         );
         assert_eq!(
-            Usage::for_request(&json!({"max_completion_tokens":2}), kind).completion_tokens,
+            Usage::for_request(&json!({"max_completion_tokens":2}), kind, None).completion_tokens,
             2
+        );
+    }
+
+    #[test]
+    fn forced_completion_tokens_ignore_max_tokens() {
+        let req = json!({"max_tokens": 5, "messages": []});
+        assert_eq!(
+            Usage::for_request(&req, CompletionKind::Chat, Some(1)),
+            Usage::new(1, 1)
+        );
+        assert_eq!(
+            Usage::for_request(&json!({}), CompletionKind::Text, Some(500)).completion_tokens,
+            500
         );
     }
 

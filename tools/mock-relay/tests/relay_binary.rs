@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 struct MockRelay {
     child: Child,
+    ready: Value,
     listen: SocketAddr,
     admin: SocketAddr,
     agent: ureq::Agent,
@@ -39,6 +40,7 @@ impl MockRelay {
         );
         MockRelay {
             child,
+            ready: ports.clone(),
             listen: ports["listen"].as_str().unwrap().parse().unwrap(),
             admin: ports["admin"].as_str().unwrap().parse().unwrap(),
             agent: ureq::AgentBuilder::new()
@@ -400,4 +402,437 @@ fn requests_and_stats_are_recorded() {
         .into_json()
         .unwrap();
     assert_eq!(stats["total"], 0);
+}
+
+// ---- TLS and test certificates ----
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mock-relay-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `mock-relay certs` and returns its one JSON line.
+fn make_certs(dir: &Path, hosts: &[&str]) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mock-relay"));
+    cmd.arg("certs").arg("--out").arg(dir);
+    for host in hosts {
+        cmd.args(["--host", host]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn client_config(ca: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(ca).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// One HTTPS request with `Connection: close`: the negotiated ALPN and the raw answer.
+fn https_get(
+    addr: SocketAddr,
+    ca: &str,
+    host: &str,
+    path: &str,
+) -> Result<(Option<Vec<u8>>, String), rustls::Error> {
+    let name = ServerName::try_from(host.to_string()).unwrap();
+    let mut conn = rustls::ClientConnection::new(client_config(ca), name).unwrap();
+    let mut tcp = connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut tcp) {
+            let inner = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+            return Err(inner
+                .cloned()
+                .unwrap_or(rustls::Error::General(e.to_string())));
+        }
+    }
+    let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    // The answer is complete at EOF, with or without a close_notify.
+    let _ = tls.read_to_end(&mut answer);
+    Ok((alpn, String::from_utf8_lossy(&answer).into_owned()))
+}
+
+#[test]
+fn tls_listener_with_generated_certificates() {
+    let dir = temp_dir("tls");
+    let certs = make_certs(&dir, &["api.holysheep.ai", "green.test"]);
+    let file = |key: &str| certs[key].as_str().unwrap().to_string();
+    for key in ["ca", "server_cert", "server_key", "other_ca"] {
+        assert!(Path::new(&file(key)).is_file(), "{key}: {certs}");
+    }
+    assert!(file("server_cert").ends_with("server.pem"));
+    assert!(file("server_key").ends_with("server-key.pem"));
+
+    let (cert, key) = (file("server_cert"), file("server_key"));
+    let relay = MockRelay::start(&["--name", "blue", "--tls-cert", &cert, "--tls-key", &key]);
+    assert_eq!(relay.ready["tls"], true);
+
+    let (alpn, answer) =
+        https_get(relay.listen, &file("ca"), "api.holysheep.ai", "/v1/models").unwrap();
+    assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-mock-relay: blue"), "{answer}");
+    assert!(answer.contains("\"object\":\"list\""), "{answer}");
+    // Another name of the certificate works; a name it lacks does not.
+    assert!(https_get(relay.listen, &file("ca"), "green.test", "/v1/models").is_ok());
+    assert!(https_get(relay.listen, &file("ca"), "other.test", "/v1/models").is_err());
+    // A client that trusts the other CA refuses the server.
+    let err = https_get(relay.listen, &file("other_ca"), "api.holysheep.ai", "/").unwrap_err();
+    assert!(format!("{err:?}").contains("UnknownIssuer"), "{err:?}");
+    // Plain HTTP on the TLS port gets no HTTP answer; the admin stays plain HTTP.
+    let mut plain = connect(relay.listen).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    plain
+        .write_all(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = plain.read_to_end(&mut buf);
+    assert!(
+        !buf.starts_with(b"HTTP/1.1"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    assert_eq!(
+        send(relay.admin("GET", "/_mock/health"), None).status(),
+        200
+    );
+
+    // At runtime: off, a bad file refused with its name, then on again.
+    let config = relay.set_config(json!({"tls_cert": null, "tls_key": null}));
+    assert!(config["tls_cert"].is_null());
+    assert_eq!(send(relay.relay("GET", "/v1/models"), None).status(), 200);
+    let missing = dir.join("missing.pem");
+    let resp = send(
+        relay.admin("POST", "/_mock/config"),
+        Some(json!({"tls_cert": missing, "tls_key": key})),
+    );
+    assert_eq!(resp.status(), 400);
+    let err: Value = resp.into_json().unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.pem"),
+        "{err}"
+    );
+    let resp = send(
+        relay.admin("POST", "/_mock/config"),
+        Some(json!({"tls_cert": cert})),
+    );
+    assert_eq!(resp.status(), 400, "a cert alone is refused");
+    relay.set_config(json!({"tls_cert": cert, "tls_key": key}));
+    let (_, answer) =
+        https_get(relay.listen, &file("ca"), "api.holysheep.ai", "/v1/models").unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plain_relay_says_nothing_about_tls_and_bad_tls_files_stop_start_up() {
+    let relay = MockRelay::start(&["--name", "blue"]);
+    assert!(relay.ready.get("tls").is_none(), "{}", relay.ready);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_mock-relay"))
+        .args([
+            "--name",
+            "b",
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "/nonexistent/k.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tls_cert /nonexistent/c.pem"), "{stderr}");
+}
+
+// ---- failure modes ----
+
+fn statuses(relay: &MockRelay, n: usize) -> Vec<u16> {
+    (0..n).map(|_| relay.chat(chat_body()).status()).collect()
+}
+
+#[test]
+fn every_nth_completion_fails() {
+    let relay = MockRelay::start(&["--name", "blue", "--chat-error-every", "3"]);
+    assert_eq!(statuses(&relay, 6), [200, 200, 500, 200, 200, 500]);
+    let resp = relay.chat(chat_body());
+    assert_eq!(resp.status(), 200);
+
+    // Setting it again restarts the count; the status is configurable.
+    let config = relay.set_config(json!({"chat_error_every": 10, "chat_error_status": 503}));
+    assert_eq!(config["chat_error_every"], 10);
+    let got = statuses(&relay, 100);
+    assert_eq!(got.iter().filter(|s| **s == 503).count(), 10);
+    assert_eq!(got[9], 503);
+    assert_eq!(got[0], 200);
+    // /v1/models is never counted or failed.
+    assert_eq!(send(relay.relay("GET", "/v1/models"), None).status(), 200);
+
+    let resp = send(
+        relay.admin("POST", "/_mock/config"),
+        Some(json!({"chat_error_status": 200})),
+    );
+    assert_eq!(resp.status(), 400);
+    relay.set_config(json!({"chat_error_every": 0}));
+    assert!(statuses(&relay, 20).iter().all(|s| *s == 200));
+}
+
+fn models_response(relay: &MockRelay) -> (String, String) {
+    let resp = send(relay.relay("GET", "/v1/models"), None);
+    assert_eq!(resp.status(), 200);
+    let kind = resp.header("content-type").unwrap_or("").to_string();
+    (kind, resp.into_string().unwrap())
+}
+
+#[test]
+fn models_bodies_and_lists() {
+    let relay = MockRelay::start(&["--name", "blue", "--models-body", "html"]);
+    let (kind, body) = models_response(&relay);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
+
+    relay.set_config(json!({"models_body": "empty"}));
+    let (kind, body) = models_response(&relay);
+    assert_eq!(kind, "application/json");
+    assert_eq!(body, "");
+
+    relay.set_config(json!({"models_body": "not_list"}));
+    let (_, body) = models_response(&relay);
+    let other: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        other["models"].is_array() && other.get("data").is_none(),
+        "{other}"
+    );
+
+    relay.set_config(json!({"models_body": "list", "extra_models": 1000}));
+    let (_, body) = models_response(&relay);
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let data = list["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1005);
+    assert_eq!(data[5]["id"], "extra-model-0001");
+    assert_eq!(data[1004]["id"], "extra-model-1000");
+
+    relay.set_config(json!({"model_ids": ["only-this"], "extra_models": 0}));
+    let (_, body) = models_response(&relay);
+    let list: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        list["data"],
+        json!([{"id": "only-this", "object": "model", "created": 1_700_000_000, "owned_by": "openai"}])
+    );
+    let config = relay.set_config(json!({"model_ids": null}));
+    assert!(config["model_ids"].is_null());
+
+    let relay = MockRelay::start(&[
+        "--name",
+        "green",
+        "--model-id",
+        "a",
+        "--model-id",
+        "b",
+        "--extra-models",
+        "2",
+    ]);
+    let (_, body) = models_response(&relay);
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b", "extra-model-0001", "extra-model-0002"]);
+}
+
+#[test]
+fn empty_chat_body_and_forced_completion_tokens() {
+    let relay = MockRelay::start(&["--name", "blue", "--chat-body", "empty"]);
+    let resp = relay.chat(chat_body());
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.content_type(), "application/json");
+    assert_eq!(resp.into_string().unwrap(), "");
+
+    relay.set_config(json!({"chat_body": "normal", "completion_tokens": 1}));
+    let mut asked = chat_body();
+    asked["max_tokens"] = json!(100);
+    let chat: Value = relay.chat(asked).into_json().unwrap();
+    assert_eq!(
+        chat["usage"],
+        json!({"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4})
+    );
+    // The header still wins.
+    let chat: Value = send(
+        relay
+            .relay("POST", "/v1/chat/completions")
+            .set("x-mock-usage", "5,6"),
+        Some(chat_body()),
+    )
+    .into_json()
+    .unwrap();
+    assert_eq!(chat["usage"]["completion_tokens"], 6);
+
+    let relay = MockRelay::start(&["--name", "green", "--completion-tokens", "2"]);
+    let chat: Value = relay.chat(chat_body()).into_json().unwrap();
+    assert_eq!(chat["usage"]["completion_tokens"], 2);
+}
+
+#[test]
+fn first_byte_delay_slows_completions_only() {
+    let relay = MockRelay::start(&["--name", "blue", "--first-byte-delay-ms", "400"]);
+    let started = Instant::now();
+    assert_eq!(send(relay.relay("GET", "/v1/models"), None).status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    assert_eq!(relay.chat(chat_body()).status(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+
+    relay.set_config(json!({"first_byte_delay_ms": 0}));
+    let started = Instant::now();
+    relay.chat(chat_body());
+    assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+/// A raw HTTP/1.1 exchange: everything read until EOF (or the timeout), and when it ended.
+fn raw_exchange(addr: SocketAddr, request: &str, timeout: Duration) -> (Vec<u8>, Duration, bool) {
+    let mut tcp = connect(addr).unwrap();
+    tcp.set_read_timeout(Some(timeout)).unwrap();
+    let started = Instant::now();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let eof = loop {
+        match tcp.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (got, started.elapsed(), eof)
+}
+
+fn raw_chat(stream: bool) -> String {
+    let body = json!({"model": "gpt-4.1", "messages": [], "stream": stream}).to_string();
+    format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn hang_sends_nothing_then_closes() {
+    let relay = MockRelay::start(&["--name", "blue", "--hang-ms", "600"]);
+    let (got, took, eof) = raw_exchange(relay.listen, &raw_chat(false), Duration::from_secs(5));
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    assert!(eof);
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    let (got, _, eof) = raw_exchange(
+        relay.listen,
+        "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(5),
+    );
+    assert!(got.is_empty() && eof);
+    let stats: Value = send(relay.admin("GET", "/_mock/stats"), None)
+        .into_json()
+        .unwrap();
+    assert_eq!(stats["by_status"]["closed"], 2, "{stats}");
+
+    relay.set_config(json!({"hang_ms": 0}));
+    assert_eq!(relay.chat(chat_body()).status(), 200);
+}
+
+#[test]
+fn stream_with_long_line_and_malformed_event() {
+    let relay = MockRelay::start(&[
+        "--name",
+        "blue",
+        "--sse-long-line-bytes",
+        "1048576",
+        "--sse-malformed",
+        "--stream-usage",
+        "always",
+    ]);
+    let mut body = chat_body();
+    body["stream"] = json!(true);
+    let events = read_events(relay.chat(body.clone()));
+    // 3 chunks + malformed + long line + usage + [DONE]
+    assert_eq!(events.len(), 7);
+    assert_eq!(events[1].1, "{\"id\": oops");
+    assert!(serde_json::from_str::<Value>(&events[1].1).is_err());
+    assert_eq!(events[4].1.len(), 1 << 20);
+    assert!(events[4].1.bytes().all(|b| b == b'x'));
+    let usage: Value = serde_json::from_str(&events[5].1).unwrap();
+    assert!(usage["usage"].is_object());
+    assert_eq!(events[6].1, "[DONE]");
+
+    relay.set_config(json!({"sse_long_line_bytes": 0, "sse_malformed": false}));
+    let events = read_events(relay.chat(body));
+    assert_eq!(events.len(), 5);
+}
+
+#[test]
+fn stream_cut_mid_event() {
+    let relay = MockRelay::start(&["--name", "blue", "--sse-cut-after-events", "2"]);
+    let (got, _, eof) = raw_exchange(relay.listen, &raw_chat(true), Duration::from_secs(5));
+    assert!(eof);
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    // One whole event, then half of the second, and no chunked terminator.
+    assert_eq!(text.matches("data: {").count(), 2, "{text}");
+    assert_eq!(text.matches("\n\n").count(), 1, "{text}");
+    assert!(!text.ends_with("0\r\n\r\n"), "{text}");
+
+    relay.set_config(json!({"sse_cut_after_events": 0}));
+    let (got, _, _) = raw_exchange(
+        relay.listen,
+        &raw_chat(true).replace("Host: x", "Host: x\r\nConnection: close"),
+        Duration::from_secs(5),
+    );
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.contains("data: [DONE]") && text.ends_with("0\r\n\r\n"),
+        "{text}"
+    );
 }
