@@ -45,6 +45,11 @@ fn render_with_stage(template: &Path, filter_config: &str, body_stage: String) -
         ("ECDS_DIR", dir.display().to_string()),
         ("VERSION", "validate-1".to_string()),
         ("BODY_STAGE", body_stage),
+        // (tls.yaml) test certificates in the validation directory.
+        (
+            "CERT_DIR",
+            TestCerts::in_dir(&dir).dir().display().to_string(),
+        ),
     ];
     let resource = repo_root().join("envoy/templates/ecds-resource.json");
     if resource.is_file() {
