@@ -5,17 +5,9 @@
 
 use std::collections::HashSet;
 
+use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::{json, Value};
 pub use stack::*;
-
-/// A weight given in hundredths as the JSON number a user would write (90, 33.33).
-pub fn weight(hundredths: u32) -> Value {
-    if hundredths.is_multiple_of(100) {
-        json!(hundredths / 100)
-    } else {
-        json!(f64::from(hundredths) / 100.0)
-    }
-}
 
 /// Blue (key from `$HOLYSHEEP_API_KEY_BLUE`) and green (inline [`GREEN_KEY`]),
 /// green getting `green_hundredths` / 100 percent, affinity on x-session-id then x-request-id.
@@ -24,12 +16,12 @@ pub fn config(green_hundredths: u32) -> Value {
         "environments": {
             "blue": {
                 "cluster": "relay_blue",
-                "weight": weight(10_000 - green_hundredths),
+                "weight": weight::to_json(BUCKETS - green_hundredths),
                 "api_key_env": "HOLYSHEEP_API_KEY_BLUE",
             },
             "green": {
                 "cluster": "relay_green",
-                "weight": weight(green_hundredths),
+                "weight": weight::to_json(green_hundredths),
                 "api_key": GREEN_KEY,
             },
         },
