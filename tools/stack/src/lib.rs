@@ -1,5 +1,5 @@
 //! Harness that runs the real Envoy + bluegreen-relay wasm filter in front of two
-//! mock relays, for the integration tests and `stack demo`.
+//! mock relays, for the integration tests, `stack demo` and `stack load`.
 
 // A harness fails a test by panicking, with a message saying what went wrong;
 // returning errors through every helper would only move the unwrap into each test.
