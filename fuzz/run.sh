@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(config routing models sse_usage json)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(config routing models sse_usage)
 
 log() { printf '[fuzz] %s\n' "$*" >&2; }
 

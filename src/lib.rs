@@ -1,20 +1,16 @@
 //! bluegreen-relay: a proxy-wasm HTTP filter for sticky blue/green and canary releases of an
 //! OpenAI-compatible AI relay.
 //!
-//! Everything that decides something lives in pure modules (no `proxy_wasm` import) that are
-//! unit-tested natively; `host` only reads inputs from Envoy, calls the core and applies the result.
+//! Everything that decides something lives in pure modules that never talk to Envoy
+//! (`config`, `routing`, `health`, `ai`, `status`, `record`); `host` reads inputs from Envoy
+//! through one `Host` trait, calls the core and applies the result.
 
 pub mod ai;
 pub mod config;
-pub mod decimal;
 pub mod environment;
 pub mod health;
-pub mod json;
-pub mod json_writer;
+pub mod host;
 pub mod record;
 pub mod routing;
 pub mod secret;
 pub mod status;
-
-#[cfg(target_arch = "wasm32")]
-mod host;

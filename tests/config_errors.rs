@@ -1,6 +1,6 @@
 //! Every broken configuration is refused at start: Envoy exits with 1 and logs one
 //! `invalid configuration: <field>: <rule> (got <value>)` line naming field and value,
-//! never a key.
+//! never a key; several problems share that line (`invalid configuration: N problems: ...`).
 
 // Helpers fail the test by panicking; clippy.toml's allow-*-in-tests covers only #[test] fns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -185,4 +185,37 @@ fn status_path_without_leading_slash() {
     let mut cfg = base();
     cfg["status_path"] = json!("relay/status");
     refused(&cfg, &[BLUE_ENV], &["status_path", "relay/status"]);
+}
+
+#[test]
+fn several_problems_in_one_line() {
+    let mut cfg = base();
+    cfg["environments"]["green"]["weight"] = json!(40);
+    cfg["cluster_header"] = json!("bad header");
+    cfg["override_header"] = json!("x-relay-env");
+    let line = refused(&cfg, &[], &[]);
+    let want = "invalid configuration: 4 problems: \
+        environments.blue.api_key_env: environment variable is unset or empty in the Envoy process \
+        (got \"HOLYSHEEP_API_KEY_BLUE\"; pass it with vm_config.environment_variables.host_env_keys); \
+        environments.green.weight: blue + green must sum to 100 (got 90 + 40); \
+        cluster_header: must be an HTTP header name (got \"bad header\"); \
+        override_token_env: is required when override_header is set \
+        (got override_header \"x-relay-env\" without override_token_env)";
+    assert!(line.contains(want), "want `{want}` in: {line}");
+}
+
+#[test]
+fn override_token_env_unset() {
+    let mut cfg = base();
+    cfg["override_header"] = json!("x-relay-env");
+    cfg["override_token_env"] = json!("RELAY_OVERRIDE_TOKEN");
+    refused(
+        &cfg,
+        &[BLUE_ENV],
+        &[
+            "override_token_env",
+            "RELAY_OVERRIDE_TOKEN",
+            "unset or empty",
+        ],
+    );
 }

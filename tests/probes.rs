@@ -1,4 +1,4 @@
-//! Probes (issue 3): one probe round per interval per environment for the whole Envoy (not one
+//! Probes: one probe round per interval per environment for the whole Envoy (not one
 //! per worker), carrying the environment's key; model probes; a probed model the relay does not
 //! know; a configuration reload while probes are in flight. Real Envoy (2 workers), real wasm.
 
@@ -43,9 +43,12 @@ fn assert_about_one_per_interval(count: u64, elapsed: Duration, interval_ms: u64
 #[test]
 fn one_probe_round_per_interval_carrying_the_environment_key() {
     const INTERVAL_MS: u64 = 500;
+    // Chat probes spend tokens: they follow their own, longer interval.
+    const MODEL_INTERVAL_MS: u64 = 1000;
     let cfg = probing(
         5000,
-        json!({"interval_ms": INTERVAL_MS, "timeout_ms": 250, "model_probes": ["gpt-4.1"]}),
+        json!({"interval_ms": INTERVAL_MS, "timeout_ms": 250, "model_probes": ["gpt-4.1"],
+               "model_probe_interval_ms": MODEL_INTERVAL_MS}),
     );
     let stack = start(&cfg);
     status_everywhere(&stack.envoy, "both healthy", DETECT, |s| {
@@ -71,7 +74,12 @@ fn one_probe_round_per_interval_carrying_the_environment_key() {
             .filter(|r| r.path == "/v1/chat/completions")
             .count() as u64;
         assert_about_one_per_interval(models, elapsed, INTERVAL_MS, &format!("{env} /v1/models"));
-        assert_about_one_per_interval(chats, elapsed, INTERVAL_MS, &format!("{env} chat probe"));
+        assert_about_one_per_interval(
+            chats,
+            elapsed,
+            MODEL_INTERVAL_MS,
+            &format!("{env} chat probe"),
+        );
         assert_eq!(models + chats, requests.len() as u64, "{env}: {requests:?}");
 
         let bearer = format!("Bearer {}", key_of(env));
@@ -101,7 +109,8 @@ fn one_probe_round_per_interval_carrying_the_environment_key() {
 fn probed_model_answering_404_makes_its_environment_unhealthy() {
     let cfg = probing(
         5000,
-        json!({"interval_ms": 300, "timeout_ms": 200, "model_probes": ["gpt-4.1", "deepseek-v3.2"]}),
+        json!({"interval_ms": 300, "timeout_ms": 200, "model_probes": ["gpt-4.1", "deepseek-v3.2"],
+               "model_probe_interval_ms": 1000}),
     );
     let stack = start(&cfg);
     status_everywhere(&stack.envoy, "both healthy", DETECT, |s| {

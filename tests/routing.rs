@@ -178,23 +178,49 @@ fn no_key_splits_randomly_by_weight() {
 }
 
 #[test]
-fn override_header_picks_the_environment_when_configured() {
+fn override_header_picks_the_environment_only_with_its_token() {
     let mut cfg = config(5000);
     cfg["override_header"] = json!("x-relay-env");
-    let stack = start(&cfg);
+    cfg["override_token_env"] = json!("RELAY_OVERRIDE_TOKEN");
+    let stack = Stack::start_with_env(
+        &cfg.to_string(),
+        &[
+            ("HOLYSHEEP_API_KEY_BLUE", BLUE_KEY),
+            ("RELAY_OVERRIDE_TOKEN", "tok-override-test"),
+        ],
+    );
     for id in Rng::new().ids(20) {
-        let other = if expected_env(&id, 5000) == "blue" {
-            "green"
-        } else {
-            "blue"
-        };
-        let resp = stack.chat(&[("x-session-id", &id), ("x-relay-env", other)]);
+        let want = expected_env(&id, 5000);
+        let other = if want == "blue" { "green" } else { "blue" };
+        let resp = stack.chat(&[
+            ("x-session-id", &id),
+            ("x-relay-env", other),
+            ("x-relay-override-token", "tok-override-test"),
+        ]);
         assert_eq!(
             resp.relay(),
             other,
             "x-relay-env: {other} for session {id:?}"
         );
         assert_eq!(resp.header("x-relay-environment"), Some(other));
+        assert_eq!(resp.header("x-relay-override"), Some("accepted"));
+        // Neither header reaches the relay.
+        let relay = if other == "blue" {
+            &stack.blue
+        } else {
+            &stack.green
+        };
+        let seen = relay.requests().pop().expect("the relay got the request");
+        assert!(seen.header("x-relay-env").is_none(), "{seen:?}");
+        assert!(seen.header("x-relay-override-token").is_none(), "{seen:?}");
+        // Without the token (or with a wrong one) the header is ignored.
+        for token in [None, Some("tok-override-tesT")] {
+            let mut headers = vec![("x-session-id", id.as_str()), ("x-relay-env", other)];
+            headers.extend(token.map(|t| ("x-relay-override-token", t)));
+            let resp = stack.chat(&headers);
+            assert_eq!(resp.relay(), want, "token {token:?} for session {id:?}");
+            assert_eq!(resp.header("x-relay-override"), None);
+        }
     }
 }
 

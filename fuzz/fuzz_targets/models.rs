@@ -1,11 +1,12 @@
 //! The request-body model check on arbitrary bodies, enforcing and not: never a panic, a
-//! refusal is always a 4xx with a JSON error body, an accepted model is in the catalog.
+//! refusal is always a 4xx with a JSON error body (a parse error in one shape, without
+//! serde_json's position), an accepted model is in the catalog.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use bluegreen_relay::config::{Config, ModelsConfig};
 use bluegreen_relay::ai::body_check::{check_body, is_completion_path, BodyRoute};
+use bluegreen_relay::config::{Config, ModelsConfig};
 use bluegreen_relay::record;
 use libfuzzer_sys::fuzz_target;
 
@@ -45,6 +46,14 @@ fuzz_target!(|data: &[u8]| {
                     Err(err) => panic!("refusal body is not JSON: {err}"),
                 };
                 assert!(body["error"]["message"].is_string());
+                let message = refusal.message.as_str();
+                if let Some(reason) =
+                    message.strip_prefix("We could not parse the JSON body of your request (")
+                {
+                    assert!(reason.ends_with(")."), "{message}");
+                    assert!(!reason.contains(" at line "), "position left in: {message}");
+                    assert_eq!((refusal.status, refusal.param), (400, None));
+                }
             }
         }
     }

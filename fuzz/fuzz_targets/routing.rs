@@ -21,8 +21,9 @@ fn config() -> &'static Config {
             "blue": {"cluster": "relay_blue", "weight": 50, "api_key": "kb"},
             "green": {"cluster": "relay_green", "weight": 50, "api_key": "kg"}},
             "affinity_headers": ["x-session-id", "x-request-id"],
-            "override_header": "x-relay-env"}"#;
-        match Config::parse(json, &|_| None) {
+            "override_header": "x-relay-env", "override_token_env": "OVERRIDE_TOKEN"}"#;
+        let env = |name: &str| (name == "OVERRIDE_TOKEN").then(|| "tok-fuzz".to_string());
+        match Config::parse(json, &env) {
             Ok(config) => config,
             Err(err) => panic!("the fuzz target's own config is refused: {err}"),
         }

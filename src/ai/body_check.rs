@@ -1,13 +1,16 @@
 //! The catalog check of one completion request: which requests it covers, and what their JSON
 //! body may ask for. Reads only `model`, `max_tokens`, `max_completion_tokens` and `stream`
-//! in one pass over the body; everything else (prompts included) is checked and skipped.
+//! in one pass over the body; everything else (prompts included) is checked and skipped,
+//! never copied.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::ai::openai_error::error_body;
+use crate::ai::raw_field::{self, Text};
+use crate::config::number::scaled;
 use crate::config::{ModelCatalog, ModelsConfig};
 use crate::environment::Environment;
-use crate::json::{self, scaled, Value};
 
 /// The OpenAI endpoints whose bodies name a model.
 pub const COMPLETION_PATHS: [&[u8]; 2] = [b"/v1/chat/completions", b"/v1/completions"];
@@ -75,45 +78,32 @@ pub fn too_large(limit: usize) -> Refusal {
     }
 }
 
-/// The fields read from a request body; `None` when absent or `null`.
-#[derive(Default)]
+/// The fields read from a request body, each as its raw text (`None` when absent or `null`);
+/// serde skips every other field without building it, and refuses a read field given twice.
+#[derive(Deserialize)]
 struct Request<'a> {
-    model: Option<Value<'a>>,
-    /// Number texts (other types are the relay's to judge).
-    max_tokens: Option<&'a str>,
-    max_completion_tokens: Option<&'a str>,
-    stream: bool,
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    /// Number texts, judged exactly (other types are the relay's to judge).
+    #[serde(borrow)]
+    max_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    max_completion_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stream: Option<&'a RawValue>,
 }
 
-const FIELDS: [&str; 4] = ["model", "max_tokens", "max_completion_tokens", "stream"];
-
 impl<'a> Request<'a> {
-    /// The body's top-level fields; a read field given twice is refused (as serde did).
+    /// A whole body: one JSON object in UTF-8, nothing after it.
     fn read(body: &'a [u8]) -> Result<Request<'a>, String> {
-        let mut request = Request::default();
-        let mut seen = [false; FIELDS.len()];
-        for member in json::members(body) {
-            let (key, value) = member.map_err(|err| err.what().to_string())?;
-            let Some(index) = FIELDS.iter().position(|name| key.is(name)) else {
-                continue;
-            };
-            match seen.get_mut(index) {
-                Some(true) => return Err(format!("duplicate field `{}`", key.value())),
-                Some(seen) => *seen = true,
-                None => {}
-            }
-            let number = match value {
-                Value::Number(text) => Some(text),
-                _ => None,
-            };
-            match index {
-                0 => request.model = (!matches!(value, Value::Null)).then_some(value),
-                1 => request.max_tokens = number,
-                2 => request.max_completion_tokens = number,
-                _ => request.stream = matches!(value, Value::Bool(true)),
-            }
+        if !raw_field::is_object(body) {
+            return Err("expected a JSON object".to_string());
         }
-        Ok(request)
+        // serde_json checks UTF-8 only in the strings it returns; a client gets one clear reason.
+        if std::str::from_utf8(body).is_err() {
+            return Err("invalid UTF-8".to_string());
+        }
+        serde_json::from_slice(body).map_err(|err| raw_field::reason(&err))
     }
 }
 
@@ -132,26 +122,28 @@ fn exceeds(text: &str, limit: u64) -> bool {
 pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, Refusal> {
     let catalog = &config.catalog;
     let enforce = config.enforce_models;
+    let parse_error = |reason: String| {
+        Refusal::new(
+            400,
+            format!("We could not parse the JSON body of your request ({reason})."),
+        )
+    };
     let request = match Request::read(body) {
         Ok(request) => request,
-        Err(err) if enforce => {
-            return Err(Refusal::new(
-                400,
-                format!("We could not parse the JSON body of your request ({err})."),
-            ))
-        }
+        Err(reason) if enforce => return Err(parse_error(reason)),
         Err(_) => return Ok(None),
     };
-    let name = match &request.model {
-        Some(Value::String(name)) => name.value(),
+    let name = match request.model.map(raw_field::text) {
+        Some(Ok(Text::Str(name))) => name,
         _ if !enforce => return Ok(None),
+        Some(Err(err)) => return Err(parse_error(raw_field::reason(&err))),
         None => {
             return Err(Refusal {
                 param: Some("model"),
                 ..Refusal::new(400, "you must provide a model parameter".to_string())
             })
         }
-        Some(_) => {
+        Some(Ok(Text::NotAString)) => {
             return Err(Refusal {
                 param: Some("model"),
                 ..Refusal::new(400, "model must be a string".to_string())
@@ -179,7 +171,10 @@ pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, R
         ("max_completion_tokens", request.max_completion_tokens),
     ] {
         // Only a number over the limit is ours to refuse; other shapes are the relay's to judge.
-        let Some(asked) = asked.filter(|asked| exceeds(asked, spec.max_tokens)) else {
+        let Some(asked) = asked
+            .map(RawValue::get)
+            .filter(|asked| exceeds(asked, spec.max_tokens))
+        else {
             continue;
         };
         return Err(Refusal {
@@ -193,7 +188,8 @@ pub fn check_body(config: &ModelsConfig, body: &[u8]) -> Result<Option<usize>, R
             )
         });
     }
-    if request.stream && !spec.supports_streaming {
+    let stream = request.stream.is_some_and(|raw| raw.get() == "true");
+    if stream && !spec.supports_streaming {
         return Err(Refusal {
             param: Some("stream"),
             ..Refusal::new(

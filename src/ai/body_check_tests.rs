@@ -75,6 +75,10 @@ fn not_json_is_400() {
         "[1,2]",
         r#"{"model":"gpt-4.1""#,
         r#"{"model":"gpt-4.1"} x"#,
+        r#"{"model":"gpt-4.1",}"#,
+        // A derived serde struct would read an array by position.
+        r#"["gpt-4.1", 1, 2, true]"#,
+        "{\"model\":\"gpt\u{1}\"}",
     ] {
         let (status, error) = refused(body);
         assert_eq!(status, 400, "{body}");
@@ -228,16 +232,53 @@ fn fields_read_as_serde_read_them() {
         .starts_with("max_tokens is too large: 128000.5."));
     let (status, _) = refused(r#"{"model":"gpt-4.1","max_tokens":1e400}"#);
     assert_eq!(status, 400);
+    // Unread values are skipped without recursion, however deep; a read one is judged.
     let deep = format!(
         r#"{{"model":"gpt-4.1","x":{}{}}}"#,
         "[".repeat(200),
         "]".repeat(200)
     );
-    let (status, error) = refused(&deep);
+    assert_eq!(check_body(&config(true), deep.as_bytes()), Ok(gpt));
+    let deep_model = format!(r#"{{"model":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+    let (status, error) = refused(&deep_model);
     assert_eq!(status, 400);
-    assert!(error["message"].as_str().unwrap().contains("nesting"));
+    assert_eq!(error["message"], "model must be a string");
+    // Read fields are kept as text, so numbers no float holds are no parse error.
+    for body in [
+        r#"{"model":"gpt-4.1","stream":1e400}"#,
+        r#"{"model":"gpt-4.1","max_tokens":-1e400}"#,
+        r#"{"model":"gpt-4.1","x":1e400}"#,
+    ] {
+        assert_eq!(
+            check_body(&config(true), body.as_bytes()),
+            Ok(gpt),
+            "{body}"
+        );
+    }
     assert_eq!(
         check_body(&config(false), br#"{"model":"gpt-4.1","model":"x"}"#),
         Ok(None)
     );
+}
+
+#[test]
+fn parse_errors_say_why_without_a_position() {
+    for (body, reason) in [
+        (&b""[..], "expected a JSON object"),
+        (b"[1,2]", "expected a JSON object"),
+        (br#"{"model":"gpt-4.1""#, "EOF while parsing an object"),
+        (br#"{"model":"gpt-4.1"} x"#, "trailing characters"),
+        (br#"{"model":"gpt-4.1","x":01}"#, "invalid number"),
+        (b"{\"model\":\"gpt-4.1\",\"x\":\"\xc3\"}", "invalid UTF-8"),
+        (br#"{"model":"\ud800"}"#, "unexpected end of hex escape"),
+    ] {
+        let refusal = check_body(&config(true), body).unwrap_err();
+        assert_eq!(
+            refusal.message,
+            format!("We could not parse the JSON body of your request ({reason})."),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!((refusal.status, refusal.param), (400, None));
+    }
 }

@@ -83,6 +83,8 @@ pub fn cost_pico(price: &Price, usage: Usage) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answered<'a> {
     pub env: Environment,
+    /// The catalog model's name (`other` outside the catalog).
+    pub model: &'a str,
     pub stat: &'a str,
     pub usage: Option<Usage>,
     /// `None` when the model has no price (its cost counter is never touched).
@@ -233,6 +235,7 @@ mod tests {
         // $0.28 per million input tokens: 1 token = 0.28 µ$.
         let cheap = Answered {
             env: Environment::Green,
+            model: "deepseek-v3.2",
             stat: "deepseek-v3_2",
             usage: Some(Usage {
                 prompt_tokens: 1,
@@ -245,6 +248,7 @@ mod tests {
         }
         pending.add(Answered {
             env: Environment::Blue,
+            model: OTHER,
             stat: OTHER,
             usage: None,
             cost_pico: None,

@@ -1,17 +1,33 @@
 //! Errors in the shape OpenAI clients parse:
 //! `{"error": {"message", "type", "param", "code"}}`.
 
-use crate::json_writer::JsonWriter;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    param: Option<&'a str>,
+    code: Option<&'a str>,
+}
 
 pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> String {
-    let mut w = JsonWriter::new();
-    w.begin_object().key("error").begin_object();
-    w.key("message").str(message);
-    w.key("type").str(kind);
-    w.key("param").opt_str(param);
-    w.key("code").opt_str(code);
-    w.end_object().end_object();
-    w.finish()
+    let envelope = Envelope {
+        error: Body {
+            message,
+            kind,
+            param,
+            code,
+        },
+    };
+    // Four strings or nulls: serializing cannot fail.
+    serde_json::to_string(&envelope).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -43,5 +59,13 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["error"]["message"], message);
         assert_eq!(v["error"].as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn keys_in_openai_order() {
+        assert_eq!(
+            error_body("m", "server_error", None, Some("c")),
+            r#"{"error":{"message":"m","type":"server_error","param":null,"code":"c"}}"#
+        );
     }
 }

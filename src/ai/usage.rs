@@ -1,10 +1,14 @@
 //! Token usage from completion answers: a whole JSON body, or a server-sent-event stream fed
 //! piece by piece as it passes (never held back). Pure: the host hands in the bytes.
 
-use crate::json::{self, unsigned, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-/// Longest SSE line kept across body callbacks. Usage chunks are a few hundred bytes; a longer
-/// `data:` line is skipped (its usage, if any, is lost) rather than held.
+use crate::ai::raw_field::{self, Text};
+
+/// Longest SSE line read (without its line end), and so the most kept across body callbacks.
+/// Usage chunks are a few hundred bytes; a longer `data:` line is skipped and counted
+/// (`SseUsage::skipped_lines`), however it is split, rather than held.
 pub const MAX_LINE: usize = 64 * 1024;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -20,62 +24,65 @@ pub struct Seen {
     pub usage: Option<Usage>,
 }
 
-/// The `model` and `usage` of a completion (or one stream chunk); `None` when the text is not
-/// such JSON. As strict as the serde struct it replaces: `model` a string or null, `usage` an
-/// object or null whose token counts are unsigned integers or null, neither field twice.
-fn answer(text: &[u8]) -> Option<Seen> {
-    let mut seen = Seen::default();
-    let (mut has_model, mut has_usage) = (false, false);
-    for member in json::members(text) {
-        let (key, value) = member.ok()?;
-        if key.is("model") {
-            if std::mem::replace(&mut has_model, true) {
-                return None;
-            }
-            seen.model = match value {
-                Value::Null => None,
-                Value::String(model) => Some(model.value().into_owned()),
-                _ => return None,
-            };
-        } else if key.is("usage") {
-            if std::mem::replace(&mut has_usage, true) {
-                return None;
-            }
-            seen.usage = match value {
-                Value::Null => None,
-                Value::Object(raw) => Some(usage(raw)?),
-                _ => return None,
-            };
-        }
-    }
-    Some(seen)
+/// The fields of a completion (or one stream chunk) that matter here, as raw text; serde
+/// skips the rest without building it.
+#[derive(Deserialize)]
+struct Answer<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow)]
+    usage: Option<&'a RawValue>,
 }
 
-fn usage(raw: json::Raw<'_>) -> Option<Usage> {
-    let mut counts = [None; 2];
-    for member in raw.members() {
-        let (key, value) = member.ok()?;
-        let slot = if key.is("prompt_tokens") {
-            counts.get_mut(0)
-        } else if key.is("completion_tokens") {
-            counts.get_mut(1)
-        } else {
-            continue;
-        };
-        let count = match value {
-            Value::Null => 0,
-            Value::Number(text) => unsigned(text)?,
-            _ => return None,
-        };
-        // A count given twice makes the answer unreadable, as with serde.
-        if slot?.replace(count).is_some() {
+/// Token counts: unsigned integers or null; anything else makes the answer unreadable.
+#[derive(Deserialize)]
+struct Counts {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+impl<'a> Answer<'a> {
+    /// `None` unless `text` is a JSON object whose `model` is a string or null, whose `usage` is
+    /// an object or null, and neither is given twice.
+    fn read(text: &'a [u8]) -> Option<Answer<'a>> {
+        if !raw_field::is_object(text) {
             return None;
         }
+        let answer: Answer<'a> = serde_json::from_slice(text).ok()?;
+        if answer.model.is_some_and(|raw| !raw.get().starts_with('"')) {
+            return None;
+        }
+        Some(answer)
     }
-    let [prompt_tokens, completion_tokens] = counts;
-    Some(Usage {
-        prompt_tokens: prompt_tokens.unwrap_or(0),
-        completion_tokens: completion_tokens.unwrap_or(0),
+
+    fn model(&self) -> Option<String> {
+        match raw_field::text(self.model?) {
+            Ok(Text::Str(model)) => Some(model.into_owned()),
+            _ => None,
+        }
+    }
+
+    fn usage(&self) -> Option<Option<Usage>> {
+        let Some(raw) = self.usage else {
+            return Some(None);
+        };
+        if !raw_field::is_object(raw.get().as_bytes()) {
+            return None;
+        }
+        let counts: Counts = serde_json::from_slice(raw.get().as_bytes()).ok()?;
+        Some(Some(Usage {
+            prompt_tokens: counts.prompt_tokens.unwrap_or(0),
+            completion_tokens: counts.completion_tokens.unwrap_or(0),
+        }))
+    }
+}
+
+/// The `model` and `usage` of a completion; `None` when the text is not such JSON.
+fn answer(text: &[u8]) -> Option<Seen> {
+    let answer = Answer::read(text)?;
+    Some(Seen {
+        usage: answer.usage()?,
+        model: answer.model(),
     })
 }
 
@@ -85,18 +92,19 @@ pub fn from_json_body(body: &[u8]) -> Seen {
 }
 
 /// Incremental reader of an SSE answer. Feed it every body piece in order; it keeps at most
-/// one partial line (bounded by `MAX_LINE`) and parses only the first `data:` line (for the
-/// model) and lines that mention `"usage"`. The last usage seen wins (some relays repeat a
-/// running total).
+/// the start of the current `data:` line (bounded by `MAX_LINE`) and parses each complete
+/// `data:` line until one names the model, then only those that mention `"usage"`. The last
+/// usage seen wins (some relays repeat a running total).
 #[derive(Debug, Default)]
 pub struct SseUsage {
+    /// The start of the current line, while it may be a `data:` line within `MAX_LINE`.
     partial: Vec<u8>,
-    /// The current line is too long or not a `data:` line: drop it up to its end.
-    skipping: bool,
+    /// The current line is not a `data:` line, or too long: drop it up to its end.
+    dropping: bool,
     /// The previous piece ended with CR: a LF starting the next piece ends nothing.
     after_cr: bool,
     seen: Seen,
-    parsed_first: bool,
+    skipped: u64,
 }
 
 impl SseUsage {
@@ -108,38 +116,26 @@ impl SseUsage {
         if bytes.is_empty() {
             return;
         }
-        if self.after_cr {
-            self.after_cr = false;
-            if let Some(rest) = bytes.strip_prefix(b"\n") {
-                bytes = rest;
-            }
+        if std::mem::take(&mut self.after_cr) {
+            bytes = bytes.strip_prefix(b"\n").unwrap_or(bytes);
         }
         while let Some(at) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
-            let (line, terminator, rest) = (&bytes[..at], bytes[at], &bytes[at + 1..]);
-            if self.partial.is_empty() && !self.skipping {
-                self.line(line);
-            } else {
-                if !self.skipping && self.partial.len() + line.len() <= MAX_LINE {
-                    self.partial.extend_from_slice(line);
-                    let whole = std::mem::take(&mut self.partial);
-                    self.line(&whole);
-                    // Keep the allocation for the next partial line.
-                    self.partial = whole;
-                }
-                self.partial.clear();
-                self.skipping = false;
-            }
+            let (line, rest) = bytes.split_at(at);
+            let Some((&terminator, rest)) = rest.split_first() else {
+                break;
+            };
+            self.take(line, true);
             bytes = rest;
             // CRLF is one line end, even when the LF comes in the next piece.
             if terminator == b'\r' {
-                match bytes.first() {
-                    Some(b'\n') => bytes = &bytes[1..],
+                match bytes.split_first() {
+                    Some((b'\n', rest)) => bytes = rest,
                     None => self.after_cr = true,
                     Some(_) => {}
                 }
             }
         }
-        self.hold(bytes);
+        self.take(bytes, false);
     }
 
     /// What the stream said, once it ended (or was cut).
@@ -147,51 +143,72 @@ impl SseUsage {
         self.seen
     }
 
-    /// Keeps the unterminated tail, unless it cannot matter.
-    fn hold(&mut self, tail: &[u8]) {
-        if tail.is_empty() || self.skipping {
-            return;
+    /// `data:` lines longer than `MAX_LINE`, dropped unread (their usage, if any, is lost).
+    pub fn skipped_lines(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Adds `piece` to the current line; `ends`: a line end follows it. A line that is whole in
+    /// one piece is parsed where it lies; only an unfinished `data:` line is copied.
+    fn take(&mut self, piece: &[u8], ends: bool) {
+        if !self.dropping {
+            let len = self.partial.len() + piece.len();
+            let may_be_data = self
+                .partial
+                .iter()
+                .chain(piece)
+                .zip(DATA)
+                .all(|(a, b)| a == b);
+            if len > MAX_LINE || !may_be_data {
+                // Past the bound all five bytes of the prefix are known: only data lines count.
+                if may_be_data {
+                    self.skipped += 1;
+                }
+                self.partial.clear();
+                self.dropping = true;
+            } else if !ends {
+                self.partial.extend_from_slice(piece);
+            } else if self.partial.is_empty() {
+                self.data_line(piece);
+            } else {
+                self.partial.extend_from_slice(piece);
+                let whole = std::mem::take(&mut self.partial);
+                self.data_line(&whole);
+                // Keep the allocation for the next partial line.
+                self.partial = whole;
+            }
         }
-        if self.partial.len() + tail.len() > MAX_LINE {
-            self.skip();
-            return;
-        }
-        self.partial.extend_from_slice(tail);
-        let head = &self.partial[..self.partial.len().min(5)];
-        if !b"data:".starts_with(head) {
-            self.skip();
+        if ends {
+            self.partial.clear();
+            self.dropping = false;
         }
     }
 
-    fn skip(&mut self) {
-        self.partial.clear();
-        self.skipping = true;
-    }
-
-    fn line(&mut self, line: &[u8]) {
-        let Some(data) = line.strip_prefix(b"data:") else {
+    fn data_line(&mut self, line: &[u8]) {
+        let Some(data) = line.strip_prefix(DATA) else {
             return;
         };
         let data = data.strip_prefix(b" ").unwrap_or(data);
-        if data == b"[DONE]" || data.is_empty() {
+        if self.seen.model.is_some() && !contains(data, b"\"usage\"") {
             return;
         }
-        let first = !self.parsed_first;
-        if !first && !contains(data, b"\"usage\"") {
+        let Some(answer) = Answer::read(data) else {
             return;
-        }
-        self.parsed_first = true;
-        let Some(answer) = answer(data) else {
+        };
+        // An unreadable `usage` makes the whole chunk unreadable, as in a JSON body.
+        let Some(usage) = answer.usage() else {
             return;
         };
         if self.seen.model.is_none() {
-            self.seen.model = answer.model;
+            self.seen.model = answer.model();
         }
-        if answer.usage.is_some() {
-            self.seen.usage = answer.usage;
+        if usage.is_some() {
+            self.seen.usage = usage;
         }
     }
 }
+
+const DATA: &[u8] = b"data:";
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)

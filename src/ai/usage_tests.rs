@@ -153,23 +153,74 @@ fn usage_null_does_not_count_and_last_usage_wins() {
 }
 
 #[test]
-fn overlong_lines_are_dropped_without_losing_the_next_line() {
+fn overlong_lines_are_dropped_and_counted_without_losing_the_next_line() {
     let long = format!("data: {{\"x\":\"{}\"}}\n\n", "a".repeat(MAX_LINE * 2));
     let text = format!("{long}data: {USAGE}\n\n");
     let bytes = text.as_bytes();
-    for size in [1000, 4096, MAX_LINE + 1] {
+    for size in [1000, 4096, MAX_LINE + 1, bytes.len()] {
         let pieces: Vec<&[u8]> = bytes.chunks(size).collect();
         let mut parser = SseUsage::new();
         for piece in &pieces {
             parser.feed(piece);
             assert!(parser.partial.len() <= MAX_LINE, "holds one bounded line");
         }
+        assert_eq!(parser.skipped_lines(), 1, "pieces of {size}");
         assert_eq!(
             parser.finish().usage,
             expected(true).usage,
             "pieces of {size}"
         );
     }
+}
+
+#[test]
+fn a_mebibyte_usage_line_is_skipped_however_it_arrives() {
+    let padding = "a".repeat(1 << 20);
+    let line = format!(
+        "data: {{\"model\":\"m\",\"x\":\"{padding}\",\"usage\":{{\"prompt_tokens\":1,\"completion_tokens\":1}}}}\r\n"
+    );
+    let text = format!("{line}\r\n: {padding}\r\ndata: {CHUNK_1}\r\n\r\n");
+    for size in [1, 777, MAX_LINE, text.len()] {
+        let mut parser = SseUsage::new();
+        for piece in text.as_bytes().chunks(size) {
+            parser.feed(piece);
+            assert!(parser.partial.len() <= MAX_LINE);
+        }
+        // The comment line is as long, but not data: not counted.
+        assert_eq!(parser.skipped_lines(), 1, "pieces of {size}");
+        let seen = parser.finish();
+        assert_eq!(seen.model.as_deref(), Some("gpt-4.1"), "pieces of {size}");
+        assert_eq!(seen.usage, None, "pieces of {size}");
+    }
+    let exact = format!("data: {}\n", " ".repeat(MAX_LINE - 6));
+    let mut parser = SseUsage::new();
+    parser.feed(exact.as_bytes());
+    assert_eq!(
+        parser.skipped_lines(),
+        0,
+        "a line of exactly MAX_LINE is read"
+    );
+}
+
+#[test]
+fn model_comes_from_the_first_chunk_that_names_one() {
+    let text = "data: {\"choices\":[]}\n\ndata: {\"model\":\"first\"}\n\n\
+                data: {\"model\":\"second\",\"usage\":{\"prompt_tokens\":1}}\n\n";
+    let seen = feed_pieces(&[text.as_bytes()]);
+    assert_eq!(seen.model.as_deref(), Some("first"));
+    assert_eq!(
+        seen.usage,
+        Some(Usage {
+            prompt_tokens: 1,
+            completion_tokens: 0
+        })
+    );
+    // A chunk whose usage is unreadable says nothing, its model included.
+    let text = "data: {\"model\":\"bad\",\"usage\":7}\n\ndata: {\"model\":\"good\"}\n\n";
+    assert_eq!(
+        feed_pieces(&[text.as_bytes()]).model.as_deref(),
+        Some("good")
+    );
 }
 
 #[test]
@@ -208,7 +259,7 @@ fn json_body_usage_and_model() {
 }
 
 #[test]
-fn json_body_is_read_as_strictly_as_before() {
+fn json_body_is_read_strictly() {
     let seen = |body: &str| from_json_body(body.as_bytes());
     assert_eq!(
         seen(r#"{"model":"gpt\u002d4"}"#).model.as_deref(),
@@ -232,6 +283,10 @@ fn json_body_is_read_as_strictly_as_before() {
         r#"{"model":"m","usage":{"prompt_tokens":1,"prompt_tokens":2}}"#,
         r#"{"model":7}"#,
         r#"{"model":"m"} x"#,
+        r#"["m", {"prompt_tokens": 1, "completion_tokens": 2}]"#,
+        r#"{"model":"m","usage":[1,2]}"#,
+        r#"{"model":"m","usage":{"prompt_tokens":"1"}}"#,
+        r#"{"model":"m","usage":{"prompt_tokens":18446744073709551616}}"#,
     ] {
         assert_eq!(seen(unreadable), Seen::default(), "{unreadable}");
     }

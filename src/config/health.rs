@@ -1,88 +1,47 @@
 //! `health_check` and `auto_rollback`: both optional blocks of the plugin configuration.
 
-use super::decode::{self, integer, number, string, strings};
+use serde::Deserialize;
+
+use super::defaults;
+use super::error::Problems;
+use super::number::scaled;
+use super::read_types::{NumberText, Strings};
 use super::ConfigError;
-use crate::json::{scaled, Value};
 
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawHealthCheck {
+    #[serde(default = "defaults::interval_ms")]
     pub interval_ms: u64,
+    #[serde(default = "defaults::timeout_ms")]
     pub timeout_ms: u64,
+    #[serde(default = "defaults::health_path")]
     pub path: String,
+    #[serde(default = "defaults::unhealthy_threshold")]
     pub unhealthy_threshold: u64,
+    #[serde(default = "defaults::healthy_threshold")]
     pub healthy_threshold: u64,
-    pub model_probes: Vec<String>,
-    /// 16 by default: reasoning models fail `max_tokens: 1`.
+    #[serde(default)]
+    pub model_probes: Strings,
+    #[serde(default = "defaults::probe_max_tokens")]
     pub probe_max_tokens: u64,
+    /// When absent: `defaults::model_probe_interval_ms`, or `interval_ms` if that is longer.
+    #[serde(default)]
+    pub model_probe_interval_ms: Option<u64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawAutoRollback<'a> {
-    /// As written: a decimal from 0 to 1.
-    pub max_error_rate: &'a str,
+    /// As written: a decimal from 0 to 1 (`defaults::max_error_rate` when absent).
+    #[serde(default, borrow)]
+    pub max_error_rate: Option<NumberText<'a>>,
+    #[serde(default = "defaults::min_requests")]
     pub min_requests: u64,
+    #[serde(default = "defaults::window_ms")]
     pub window_ms: u64,
+    #[serde(default = "defaults::cooldown_ms")]
     pub cooldown_ms: u64,
-}
-
-impl RawHealthCheck {
-    pub fn read(path: &str, value: Value<'_>) -> Result<RawHealthCheck, ConfigError> {
-        let mut raw = RawHealthCheck {
-            interval_ms: default_interval_ms(),
-            timeout_ms: default_timeout_ms(),
-            path: default_path(),
-            unhealthy_threshold: default_unhealthy_threshold(),
-            healthy_threshold: default_healthy_threshold(),
-            model_probes: Vec::new(),
-            probe_max_tokens: default_probe_max_tokens(),
-        };
-        let names = [
-            "interval_ms",
-            "timeout_ms",
-            "path",
-            "unhealthy_threshold",
-            "healthy_threshold",
-            "model_probes",
-            "probe_max_tokens",
-        ];
-        decode::object(path, value, &names, &mut |name, value, at| {
-            match name {
-                "interval_ms" => raw.interval_ms = integer(at, value)?,
-                "timeout_ms" => raw.timeout_ms = integer(at, value)?,
-                "path" => raw.path = string(at, value)?,
-                "unhealthy_threshold" => raw.unhealthy_threshold = integer(at, value)?,
-                "healthy_threshold" => raw.healthy_threshold = integer(at, value)?,
-                "model_probes" => raw.model_probes = strings(at, value)?,
-                "probe_max_tokens" => raw.probe_max_tokens = integer(at, value)?,
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(raw)
-    }
-}
-
-impl<'a> RawAutoRollback<'a> {
-    pub fn read(path: &str, value: Value<'a>) -> Result<RawAutoRollback<'a>, ConfigError> {
-        let mut raw = RawAutoRollback {
-            max_error_rate: default_max_error_rate(),
-            min_requests: default_min_requests(),
-            window_ms: default_window_ms(),
-            cooldown_ms: default_cooldown_ms(),
-        };
-        let names = ["max_error_rate", "min_requests", "window_ms", "cooldown_ms"];
-        decode::object(path, value, &names, &mut |name, value, at| {
-            match name {
-                "max_error_rate" => raw.max_error_rate = number(at, value)?,
-                "min_requests" => raw.min_requests = integer(at, value)?,
-                "window_ms" => raw.window_ms = integer(at, value)?,
-                "cooldown_ms" => raw.cooldown_ms = integer(at, value)?,
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(raw)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +53,8 @@ pub struct HealthCheck {
     pub healthy_threshold: u32,
     pub model_probes: Vec<String>,
     pub probe_max_tokens: u32,
+    /// How often the chat `model_probes` run (at least `interval_ms`).
+    pub model_probe_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,38 +65,7 @@ pub struct AutoRollback {
     pub cooldown_ms: u64,
 }
 
-fn default_interval_ms() -> u64 {
-    5000
-}
-fn default_timeout_ms() -> u64 {
-    2000
-}
-fn default_path() -> String {
-    "/v1/models".to_string()
-}
-fn default_unhealthy_threshold() -> u64 {
-    2
-}
-fn default_healthy_threshold() -> u64 {
-    1
-}
-fn default_probe_max_tokens() -> u64 {
-    16
-}
-fn default_max_error_rate() -> &'static str {
-    "0.05"
-}
-fn default_min_requests() -> u64 {
-    20
-}
-fn default_window_ms() -> u64 {
-    60_000
-}
-fn default_cooldown_ms() -> u64 {
-    300_000
-}
-
-fn in_range(field: &str, value: u64, low: u64, high: u64) -> Result<u64, ConfigError> {
+pub fn in_range(field: &str, value: u64, low: u64, high: u64) -> Result<u64, ConfigError> {
     if value < low || value > high {
         return Err(ConfigError::new(
             field,
@@ -146,7 +76,7 @@ fn in_range(field: &str, value: u64, low: u64, high: u64) -> Result<u64, ConfigE
 }
 
 /// `in_range` for a u32 field (the range fits a u32).
-fn small(field: &str, value: u64, low: u32, high: u32) -> Result<u32, ConfigError> {
+pub fn small(field: &str, value: u64, low: u32, high: u32) -> Result<u32, ConfigError> {
     in_range(field, value, low.into(), high.into()).map(|n| n as u32)
 }
 
@@ -167,56 +97,132 @@ fn error_rate(field: &str, text: &str) -> Result<f64, ConfigError> {
     }
 }
 
-pub fn validate_health_check(raw: RawHealthCheck) -> Result<HealthCheck, ConfigError> {
+pub fn validate_health_check(raw: RawHealthCheck, problems: &mut Problems) -> Option<HealthCheck> {
     let field = |name: &str| format!("health_check.{name}");
-    let interval_ms = in_range(&field("interval_ms"), raw.interval_ms, 100, 3_600_000)?;
-    let timeout_ms = in_range(&field("timeout_ms"), raw.timeout_ms, 10, 600_000)?;
+    let interval_ms = problems.check(in_range(
+        &field("interval_ms"),
+        raw.interval_ms,
+        100,
+        3_600_000,
+    ));
+    let timeout_ms = problems.check(in_range(&field("timeout_ms"), raw.timeout_ms, 10, 600_000));
     // One probe per environment in flight: a probe must end before the next interval starts.
-    if timeout_ms >= interval_ms {
-        return Err(ConfigError::new(
-            field("timeout_ms"),
-            format!("must be less than interval_ms {interval_ms} (got {timeout_ms})"),
-        ));
-    }
-    if !raw.path.starts_with('/') || raw.path.contains(' ') {
-        return Err(ConfigError::new(
+    let timeout_ms = match (interval_ms, timeout_ms) {
+        (Some(interval_ms), Some(timeout_ms)) if timeout_ms >= interval_ms => {
+            problems.push(
+                field("timeout_ms"),
+                format!("must be less than interval_ms {interval_ms} (got {timeout_ms})"),
+            );
+            None
+        }
+        (_, timeout_ms) => timeout_ms,
+    };
+    let path = if !raw.path.starts_with('/') || raw.path.contains(' ') {
+        problems.push(
             field("path"),
             format!("must be a path starting with \"/\" (got {:?})", raw.path),
-        ));
-    }
-    let unhealthy_threshold = small(
+        );
+        None
+    } else {
+        Some(raw.path)
+    };
+    let unhealthy_threshold = problems.check(small(
         &field("unhealthy_threshold"),
         raw.unhealthy_threshold,
         1,
         100,
-    )?;
-    let healthy_threshold = small(&field("healthy_threshold"), raw.healthy_threshold, 1, 100)?;
-    for (i, model) in raw.model_probes.iter().enumerate() {
+    ));
+    let healthy_threshold = problems.check(small(
+        &field("healthy_threshold"),
+        raw.healthy_threshold,
+        1,
+        100,
+    ));
+    let mut model_probes_ok = true;
+    for (i, model) in raw.model_probes.0.iter().enumerate() {
         if model.is_empty() || model.len() > 200 || !model.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::new(
+            problems.push(
                 format!("health_check.model_probes[{i}]"),
                 format!("must be a model id (got {model:?})"),
-            ));
+            );
+            model_probes_ok = false;
         }
     }
-    let probe_max_tokens = small(&field("probe_max_tokens"), raw.probe_max_tokens, 1, 4096)?;
-    Ok(HealthCheck {
-        interval_ms,
-        timeout_ms,
-        path: raw.path,
-        unhealthy_threshold,
-        healthy_threshold,
-        model_probes: raw.model_probes,
-        probe_max_tokens,
+    let probe_max_tokens = problems.check(small(
+        &field("probe_max_tokens"),
+        raw.probe_max_tokens,
+        1,
+        4096,
+    ));
+    let model_probe_interval_ms = match raw.model_probe_interval_ms {
+        // A long `interval_ms` alone does not make the default chat probe interval wrong.
+        None => interval_ms.map(|every| every.max(defaults::model_probe_interval_ms())),
+        Some(every) => problems
+            .check(in_range(
+                &field("model_probe_interval_ms"),
+                every,
+                1000,
+                86_400_000,
+            ))
+            .and_then(|every| match interval_ms {
+                // A chat probe never runs more often than the health probe it follows.
+                Some(interval_ms) if every < interval_ms => {
+                    problems.push(
+                        field("model_probe_interval_ms"),
+                        format!("must be at least interval_ms {interval_ms} (got {every})"),
+                    );
+                    None
+                }
+                _ => Some(every),
+            }),
+    };
+    Some(HealthCheck {
+        interval_ms: interval_ms?,
+        timeout_ms: timeout_ms?,
+        path: path?,
+        unhealthy_threshold: unhealthy_threshold?,
+        healthy_threshold: healthy_threshold?,
+        model_probes: model_probes_ok.then_some(raw.model_probes.0)?,
+        probe_max_tokens: probe_max_tokens?,
+        model_probe_interval_ms: model_probe_interval_ms?,
     })
 }
 
-pub fn validate_auto_rollback(raw: RawAutoRollback) -> Result<AutoRollback, ConfigError> {
+pub fn validate_auto_rollback(
+    raw: RawAutoRollback,
+    problems: &mut Problems,
+) -> Option<AutoRollback> {
     let field = |name: &str| format!("auto_rollback.{name}");
-    Ok(AutoRollback {
-        max_error_rate: error_rate(&field("max_error_rate"), raw.max_error_rate)?,
-        min_requests: in_range(&field("min_requests"), raw.min_requests, 1, 1_000_000_000)?,
-        window_ms: in_range(&field("window_ms"), raw.window_ms, 1000, 86_400_000)?,
-        cooldown_ms: in_range(&field("cooldown_ms"), raw.cooldown_ms, 0, 86_400_000)?,
+    let max_error_rate = match raw.max_error_rate {
+        None => Some(defaults::max_error_rate()),
+        Some(text) => problems.check(error_rate(&field("max_error_rate"), text.text())),
+    };
+    let min_requests = problems.check(in_range(
+        &field("min_requests"),
+        raw.min_requests,
+        1,
+        1_000_000_000,
+    ));
+    let window_ms = problems.check(in_range(
+        &field("window_ms"),
+        raw.window_ms,
+        1000,
+        86_400_000,
+    ));
+    let cooldown_ms = problems.check(in_range(
+        &field("cooldown_ms"),
+        raw.cooldown_ms,
+        0,
+        86_400_000,
+    ));
+    Some(AutoRollback {
+        max_error_rate: max_error_rate?,
+        min_requests: min_requests?,
+        window_ms: window_ms?,
+        cooldown_ms: cooldown_ms?,
     })
 }
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;

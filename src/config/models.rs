@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use super::defaults;
+use super::error::Problems;
+use super::number::{scaled, unsigned, FRAC_ONE};
 use super::raw_models::RawModel;
+use super::read_types::{NumberText, Object};
 use super::ConfigError;
 use crate::ai::meter::{stat_name, OTHER};
 use crate::environment::Environment;
-use crate::json::{scaled, unsigned, FRAC_ONE};
 
 /// Largest `max_request_body_bytes`: the filter holds a checked body in Envoy's memory.
 pub const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;
@@ -95,7 +98,7 @@ impl Default for ModelsConfig {
         ModelsConfig {
             catalog: ModelCatalog::default(),
             enforce_models: false,
-            max_request_body_bytes: 1024 * 1024,
+            max_request_body_bytes: defaults::max_request_body_bytes() as usize,
         }
     }
 }
@@ -107,104 +110,138 @@ impl ModelsConfig {
     }
 }
 
+/// The catalog, `enforce_models` and `max_request_body_bytes`; models in document order.
 pub fn validate(
-    models: &BTreeMap<String, RawModel>,
+    models: Vec<(String, Object<RawModel>)>,
     enforce_models: bool,
-    max_request_body_bytes: &str,
-) -> Result<ModelsConfig, ConfigError> {
-    let mut specs: Vec<ModelSpec> = Vec::with_capacity(models.len());
-    let mut stat_owner: BTreeMap<String, &str> = BTreeMap::new();
-    for (name, raw) in models {
-        let spec = model(name, raw)?;
+    max_request_body_bytes: Option<NumberText>,
+    problems: &mut Problems,
+) -> Option<ModelsConfig> {
+    let count = models.len();
+    let mut specs: Vec<ModelSpec> = Vec::with_capacity(count);
+    let mut stat_owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut all_ok = true;
+    for (name, Object(raw)) in models {
+        let Some(spec) = model(&name, raw, problems) else {
+            all_ok = false;
+            continue;
+        };
         if spec.stat_name == OTHER {
-            return Err(ConfigError::new(
+            problems.push(
                 format!("models.{name}"),
                 format!(
                     "the stat name \"{OTHER}\" is kept for models outside the catalog (got {name:?})"
                 ),
-            ));
+            );
+            all_ok = false;
+            continue;
         }
-        if let Some(owner) = stat_owner.insert(spec.stat_name.clone(), name) {
-            return Err(ConfigError::new(
+        if let Some(owner) = stat_owner.insert(spec.stat_name.clone(), name.clone()) {
+            problems.push(
                 format!("models.{name}"),
                 format!(
                     "its stat name {:?} is also model {owner:?}'s; rename one (got {name:?})",
                     spec.stat_name
                 ),
-            ));
+            );
+            all_ok = false;
+            continue;
         }
         specs.push(spec);
     }
-    if enforce_models && specs.is_empty() {
-        return Err(ConfigError::new(
+    if enforce_models && count == 0 {
+        problems.push(
             "enforce_models",
             "needs at least one model in models (got true with no models)",
-        ));
+        );
     }
-    let max_request_body_bytes = match unsigned(max_request_body_bytes) {
-        Some(n) if (1..=MAX_BODY_LIMIT).contains(&n) => n as usize,
-        _ => {
-            return Err(ConfigError::new(
-                "max_request_body_bytes",
-                format!(
-                    "must be a positive integer of at most {MAX_BODY_LIMIT} (got {max_request_body_bytes})"
-                ),
-            ))
-        }
+    let max_request_body_bytes = match max_request_body_bytes {
+        None => Some(defaults::max_request_body_bytes()),
+        Some(text) => match unsigned(text.text()) {
+            Some(n) if (1..=MAX_BODY_LIMIT).contains(&n) => Some(n),
+            _ => {
+                problems.push(
+                    "max_request_body_bytes",
+                    format!(
+                        "must be a positive integer of at most {MAX_BODY_LIMIT} (got {})",
+                        text.text()
+                    ),
+                );
+                None
+            }
+        },
     };
-    // BTreeMap iteration is sorted by name, which `ModelCatalog::get` relies on.
+    // `ModelCatalog::get` searches by name.
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
     let has_pins = specs.iter().any(ModelSpec::is_pinned);
-    Ok(ModelsConfig {
-        catalog: ModelCatalog {
+    Some(ModelsConfig {
+        catalog: all_ok.then_some(ModelCatalog {
             models: specs,
             has_pins,
-        },
+        })?,
         enforce_models,
-        max_request_body_bytes,
+        max_request_body_bytes: usize::try_from(max_request_body_bytes?).ok()?,
     })
 }
 
-fn model(name: &str, raw: &RawModel) -> Result<ModelSpec, ConfigError> {
+fn model(name: &str, raw: RawModel, problems: &mut Problems) -> Option<ModelSpec> {
     let field = |sub: &str| format!("models.{name}.{sub}");
     if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ConfigError::new(
+        problems.push(
             format!("models.{name}"),
             format!("a model name must be 1 to 128 visible ASCII characters (got {name:?})"),
-        ));
+        );
+        return None;
     }
-    if raw.provider.trim().is_empty() {
-        return Err(ConfigError::new(
+    let provider = if raw.provider.trim().is_empty() {
+        problems.push(
             field("provider"),
             format!("must not be empty (got {:?})", raw.provider),
-        ));
-    }
-    let max_tokens = match unsigned(raw.max_tokens) {
-        Some(n) if n > 0 => n,
+        );
+        None
+    } else {
+        Some(raw.provider)
+    };
+    let max_tokens = match unsigned(raw.max_tokens.text()) {
+        Some(n) if n > 0 => Some(n),
         _ => {
-            return Err(ConfigError::new(
+            problems.push(
                 field("max_tokens"),
-                format!("must be a positive integer (got {})", raw.max_tokens),
-            ))
+                format!("must be a positive integer (got {})", raw.max_tokens.text()),
+            );
+            None
         }
     };
-    let price = match &raw.price_per_mtok {
-        None => None,
-        Some(price) => Some(Price {
-            input_pico_per_token: pico_per_token(&field("price_per_mtok.input"), price.input)?,
-            output_pico_per_token: pico_per_token(&field("price_per_mtok.output"), price.output)?,
-        }),
+    let price = match raw.price_per_mtok {
+        None => Some(None),
+        Some(Object(price)) => {
+            let input = problems.check(pico_per_token(
+                &field("price_per_mtok.input"),
+                price.input.text(),
+            ));
+            let output = problems.check(pico_per_token(
+                &field("price_per_mtok.output"),
+                price.output.text(),
+            ));
+            input.zip(output).map(|(input, output)| {
+                Some(Price {
+                    input_pico_per_token: input,
+                    output_pico_per_token: output,
+                })
+            })
+        }
     };
     let allowed = match &raw.environments {
-        None => [true, true],
-        Some(names) => environments(&field("environments"), names)?,
+        None => Some([true, true]),
+        Some(names) => environments(&field("environments"), &names.0, problems),
     };
-    Ok(ModelSpec {
+    Some(ModelSpec {
         name: name.to_string(),
-        provider: raw.provider.clone(),
-        max_tokens,
+        provider: provider?,
+        max_tokens: max_tokens?,
         supports_streaming: raw.supports_streaming,
-        price,
-        allowed,
+        price: price?,
+        allowed: allowed?,
         stat_name: stat_name(name),
     })
 }
@@ -229,30 +266,32 @@ fn pico_per_token(field: &str, usd_per_mtok: &str) -> Result<u64, ConfigError> {
     })
 }
 
-fn environments(field: &str, names: &[String]) -> Result<[bool; 2], ConfigError> {
+fn environments(field: &str, names: &[String], problems: &mut Problems) -> Option<[bool; 2]> {
     if names.is_empty() {
-        return Err(ConfigError::new(
-            field,
-            "must name at least one environment (got [])",
-        ));
+        problems.push(field, "must name at least one environment (got [])");
+        return None;
     }
     let mut allowed = [false, false];
+    let mut ok = true;
     for (i, name) in names.iter().enumerate() {
-        let env = Environment::from_bytes(name.as_bytes()).ok_or_else(|| {
-            ConfigError::new(
+        let Some(env) = Environment::from_bytes(name.as_bytes()) else {
+            problems.push(
                 format!("{field}[{i}]"),
                 format!("must be \"blue\" or \"green\" (got {name:?})"),
-            )
-        })?;
+            );
+            ok = false;
+            continue;
+        };
         if allowed[env.index()] {
-            return Err(ConfigError::new(
+            problems.push(
                 format!("{field}[{i}]"),
                 format!("names an environment twice (got {name:?})"),
-            ));
+            );
+            ok = false;
         }
         allowed[env.index()] = true;
     }
-    Ok(allowed)
+    ok.then_some(allowed)
 }
 
 #[cfg(test)]

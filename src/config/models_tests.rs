@@ -238,5 +238,79 @@ fn route_after_body_plugin() {
     assert_eq!(plugin, Plugin::RouteAfterBody);
     // Anything else is read (and refused) as the relay configuration.
     let err = Plugin::parse(br#"{"route_after_body": {"x": 1}}"#, &|_| None).unwrap_err();
-    assert_eq!(err.field, "route_after_body");
+    assert_eq!(err.problems()[0].field(), "route_after_body");
+}
+
+#[test]
+fn prices_are_read_from_their_text() {
+    let price = |text: &str| {
+        let model = format!(
+            r#"{{"provider": "x", "max_tokens": 5, "supports_streaming": true,
+                 "price_per_mtok": {{"input": {text}, "output": 0}}}}"#
+        );
+        let text = base().to_string().replacen(
+            r#""models":{"#,
+            &format!(r#""models":{{"m": {model},"#),
+            1,
+        );
+        Config::parse(text.as_bytes(), &|_| None).map(|config| {
+            let spec = config.models.catalog.get("m").unwrap().1;
+            spec.price.unwrap().input_pico_per_token
+        })
+    };
+    assert_eq!(price("2.5e-1"), Ok(250_000));
+    assert_eq!(price("0.0000005"), Ok(1), "half a pico-dollar rounds up");
+    assert_eq!(price("0.0000004"), Ok(0));
+    assert_eq!(price("10000"), Ok(10_000_000_000));
+    assert_eq!(
+        price("10000.0000001").unwrap_err().to_string(),
+        "invalid configuration: models.m.price_per_mtok.input: must be a number from 0 to 10000 (USD per million tokens) (got 10000.0000001)"
+    );
+}
+
+#[test]
+fn every_model_problem_is_reported_in_document_order() {
+    let text = base().to_string().replacen(
+        r#""models":{"#,
+        r#""models":{"zeta": {"provider": " ", "max_tokens": 0, "supports_streaming": true,
+                     "price_per_mtok": {"input": -1, "output": 1e5}, "environments": ["red", "blue", "blue"]},
+                   "alpha": {"provider": "x", "max_tokens": 1.5, "supports_streaming": true},"#,
+        1,
+    );
+    let err = Config::parse(text.as_bytes(), &|_| None).unwrap_err();
+    let fields: Vec<&str> = err.problems().iter().map(|p| p.field()).collect();
+    assert_eq!(
+        fields,
+        [
+            "models.zeta.provider",
+            "models.zeta.max_tokens",
+            "models.zeta.price_per_mtok.input",
+            "models.zeta.price_per_mtok.output",
+            "models.zeta.environments[0]",
+            "models.zeta.environments[2]",
+            "models.alpha.max_tokens",
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn the_catalog_is_sorted_by_name_whatever_the_document_order() {
+    let text = base().to_string().replacen(
+        r#""models":{"#,
+        r#""models":{"zz-last": {"provider": "x", "max_tokens": 5, "supports_streaming": true},"#,
+        1,
+    );
+    let config = Config::parse(text.as_bytes(), &|_| None).unwrap();
+    let names: Vec<&str> = config
+        .models
+        .catalog
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    assert!(config.models.catalog.get("zz-last").is_some());
+    assert!(config.models.catalog.get("claude-sonnet-4.5").is_some());
 }

@@ -1,8 +1,9 @@
-//! The reading layer: JSON syntax, types, repeated keys, and the number rules read from text.
+//! The reading layer: JSON syntax, types, unknown, missing and repeated fields, `null`.
 
 use serde_json::{json, Value};
 
-use super::*;
+use crate::config::{Config, ConfigError};
+use crate::environment::Environment;
 
 fn base() -> Value {
     json!({
@@ -47,13 +48,27 @@ fn syntax_errors_say_where() {
     let err = parse_text(&format!("{} x", base())).unwrap_err();
     assert!(
         err.to_string()
-            .contains("trailing characters after the JSON value"),
+            .starts_with("invalid configuration: configuration: not valid JSON: trailing characters at line 1 column "),
         "{err}"
     );
     assert_eq!(
         parse_text("[1]").unwrap_err().to_string(),
         "invalid configuration: configuration: must be a JSON object (got an array)"
     );
+}
+
+#[test]
+fn not_json() {
+    for text in ["", "nope", "[1,2]", "{\"environments\": "] {
+        let err = parse_text(text).unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid configuration: "),
+            "{err}"
+        );
+    }
+    let err = parse_text("").unwrap_err();
+    assert_eq!(err.problems()[0].field(), "configuration");
+    assert_eq!(err.problems().len(), 1);
 }
 
 #[test]
@@ -131,6 +146,46 @@ fn wrong_types_name_path_type_and_value() {
 }
 
 #[test]
+fn unknown_and_missing_fields_are_named() {
+    let message = refusal(|v| v["colour"] = json!("blue"));
+    assert!(
+        message.starts_with("invalid configuration: colour: unknown field (expected one of `environments`, `active`,"),
+        "{message}"
+    );
+    let message = refusal(|v| v["environments"]["green"]["clusterr"] = json!("x"));
+    assert!(
+        message.starts_with("invalid configuration: environments.green.clusterr: unknown field"),
+        "{message}"
+    );
+    let message = refusal(|v| v["environments"]["red"] = json!({}));
+    assert!(
+        message.starts_with(
+            "invalid configuration: environments.red: unknown field (expected `blue` or `green`)"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        refusal(|v| {
+            v["environments"].as_object_mut().unwrap().remove("green");
+        }),
+        "invalid configuration: environments.green: is required"
+    );
+    assert_eq!(
+        refusal(|v| {
+            v["environments"]["blue"]
+                .as_object_mut()
+                .unwrap()
+                .remove("cluster");
+        }),
+        "invalid configuration: environments.blue.cluster: is required"
+    );
+    assert_eq!(
+        refusal(|v| *v = json!({})),
+        "invalid configuration: environments: is required"
+    );
+}
+
+#[test]
 fn null_is_an_absent_optional_field() {
     let config = with(|v| {
         v["override_header"] = json!(null);
@@ -148,108 +203,40 @@ fn null_is_an_absent_optional_field() {
 }
 
 #[test]
-fn weights_are_read_from_their_text() {
-    for (blue, green, green_bp) in [
-        ("66.67", "33.33", 3333),
-        ("1e1", "9E1", 9000),
-        ("90.000", "10", 1000),
-        ("100", "-0", 0),
-        // A float printer's rendering of 33.33 and 66.67 is still two decimals.
-        ("66.670000000000002", "33.329999999999998", 3333),
-    ] {
-        let text = base()
-            .to_string()
-            .replace(r#""weight":90}"#, &format!(r#""weight":{blue}}}"#))
-            .replace(r#""weight":10}"#, &format!(r#""weight":{green}}}"#));
-        let config = parse_text(&text).unwrap_or_else(|e| panic!("{blue}/{green}: {e}"));
-        assert_eq!(config.environment(Environment::Green).weight_bp, green_bp);
-    }
-    let text = base()
-        .to_string()
-        .replace(r#""weight":10}"#, r#""weight":1e400}"#);
+fn a_json_object_only_where_one_is_expected() {
+    // serde's derive would read a struct from an array of its fields' values in order.
+    let message = refusal(|v| v["health_check"] = json!([5000, 2000, "/v1/models", 2, 1, [], 16]));
     assert_eq!(
-        parse_text(&text).unwrap_err().to_string(),
-        "invalid configuration: environments.green.weight: must be a number from 0 to 100 (got 1e400)"
+        message,
+        "invalid configuration: health_check: must be a JSON object (got an array)"
+    );
+    let message = refusal(|v| v["environments"]["blue"] = json!(["relay_blue", 90]));
+    assert_eq!(
+        message,
+        "invalid configuration: environments.blue: must be a JSON object (got an array)"
+    );
+    assert_eq!(
+        refusal(|v| v["models"] = json!([])),
+        "invalid configuration: models: must be a JSON object (got an array)"
+    );
+    assert_eq!(
+        refusal(|v| v["environments"]["green"]["weight"] = json!({"value": 10})),
+        "invalid configuration: environments.green.weight: must be a number (got an object)"
+    );
+    assert_eq!(
+        refusal(|v| v["environments"]["green"]["weight"] = json!(null)),
+        "invalid configuration: environments.green.weight: must be a number (got null)"
     );
 }
 
 #[test]
-fn health_check_defaults_and_ranges() {
-    let config = with(|v| v["health_check"] = json!({})).unwrap();
-    let health = config.health_check.unwrap();
-    assert_eq!(
-        (health.interval_ms, health.timeout_ms, health.path.as_str()),
-        (5000, 2000, "/v1/models")
-    );
-    assert_eq!(
-        (
-            health.unhealthy_threshold,
-            health.healthy_threshold,
-            health.probe_max_tokens
-        ),
-        (2, 1, 16)
-    );
-    assert!(health.model_probes.is_empty());
-    assert_eq!(
-        refusal(|v| v["health_check"] = json!({"unhealthy_threshold": 5_000_000_000u64})),
-        "invalid configuration: health_check.unhealthy_threshold: must be from 1 to 100 (got 5000000000)"
-    );
-    assert_eq!(
-        refusal(|v| v["health_check"] = json!({"model_probes": ["gpt-4.1", ""]})),
-        "invalid configuration: health_check.model_probes[1]: must be a model id (got \"\")"
-    );
-}
-
-#[test]
-fn error_rate_is_read_from_its_text() {
-    let config = with(|v| v["auto_rollback"] = json!({})).unwrap();
-    let rules = config.auto_rollback.unwrap();
-    assert_eq!(rules.max_error_rate, 0.05);
-    assert_eq!((rules.min_requests, rules.window_ms), (20, 60_000));
-    for (rate, want) in [("0.5", 0.5), ("1", 1.0), ("1.000", 1.0), ("25e-2", 0.25)] {
-        let text = base().to_string().replacen(
-            '{',
-            &format!(r#"{{"auto_rollback": {{"max_error_rate": {rate}}}, "#),
-            1,
-        );
-        let rules = parse_text(&text).unwrap().auto_rollback.unwrap();
-        assert_eq!(rules.max_error_rate, want, "{rate}");
-    }
-    for rate in ["0", "-0.1", "1.0001", "1e-30"] {
-        let text = base().to_string().replacen(
-            '{',
-            &format!(r#"{{"auto_rollback": {{"max_error_rate": {rate}}}, "#),
-            1,
-        );
-        assert_eq!(
-            parse_text(&text).unwrap_err().to_string(),
-            format!("invalid configuration: auto_rollback.max_error_rate: must be above 0 and at most 1 (got {rate})")
-        );
-    }
-}
-
-#[test]
-fn prices_are_read_from_their_text() {
-    let price = |text: &str| {
-        let model = format!(
-            r#"{{"provider": "x", "max_tokens": 5, "supports_streaming": true,
-                 "price_per_mtok": {{"input": {text}, "output": 0}}}}"#
-        );
-        let text =
-            base()
-                .to_string()
-                .replacen('{', &format!(r#"{{"models": {{"m": {model}}}, "#), 1);
-        parse_text(&text).map(|config| {
-            let spec = config.models.catalog.get("m").unwrap().1;
-            spec.price.unwrap().input_pico_per_token
-        })
-    };
-    assert_eq!(price("2.5e-1"), Ok(250_000));
-    assert_eq!(price("0.0000005"), Ok(1), "half a pico-dollar rounds up");
-    assert_eq!(price("0.0000004"), Ok(0));
-    assert_eq!(price("10000"), Ok(10_000_000_000));
-    assert_eq!(
-        price("10000.0000001").unwrap_err().to_string(),
-        "invalid configuration: models.m.price_per_mtok.input: must be a number from 0 to 10000 (USD per million tokens) (got 10000.0000001)"
-    );
+fn a_type_error_stops_the_reading() {
+    // Past a type error nothing is validated: one problem, the first in the document.
+    let err = with(|v| {
+        v["active"] = json!(7);
+        v["environments"]["green"]["weight"] = json!(40);
+    })
+    .unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    assert_eq!(err.problems()[0].field(), "active");
 }

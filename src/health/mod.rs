@@ -2,9 +2,11 @@
 //! policy they imply, the prober lease and automatic rollback.
 
 pub mod lease;
+pub mod passive;
 pub mod policy;
 pub mod probe_plan;
 pub mod rollback;
+pub mod schedule;
 pub mod state;
 
 pub use state::{classify, Health, HealthRecord, Outcome, ProbeKind, Transition};

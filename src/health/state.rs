@@ -109,20 +109,23 @@ fn is_envoy_local_reply(upstream_answered: bool, body_start: &[u8]) -> bool {
     !upstream_answered || ENVOY_BODIES.iter().any(|p| body_start.starts_with(p))
 }
 
-/// Classes one probe answer. `status` is `None` when the answer had no usable `:status`.
+/// Classes one probe answer. `status` is `None` when the answer had no usable `:status`;
+/// `body` is the answer's body (bounded by the caller). A 200 must also look like what was
+/// asked for: a model list from a `.../models` path, a completion from a chat probe.
 pub fn classify(
     kind: &ProbeKind,
     status: Option<u32>,
     upstream_answered: bool,
-    body_start: &[u8],
+    body: &[u8],
 ) -> Outcome {
     let what = kind.describe();
     let Some(status) = status else {
         return Outcome::Unhealthy(format!("no status from {what}"));
     };
     if status == 200 {
-        return Outcome::Pass;
+        return check_answer(kind, body);
     }
+    let body_start = body.get(..64).unwrap_or(body);
     if is_envoy_local_reply(upstream_answered, body_start) {
         let reason = match status {
             504 => "timeout".to_string(),
@@ -139,6 +142,29 @@ pub fn classify(
     }
 }
 
+/// A 200 that is not what the probe asked for is a relay answering wrongly: degraded.
+fn check_answer(kind: &ProbeKind, body: &[u8]) -> Outcome {
+    match kind {
+        ProbeKind::Models { path } if path.ends_with("/models") => {
+            match crate::ai::catalog::read(body, None, 0).not_a_list {
+                None => Outcome::Pass,
+                Some(why) => Outcome::Degraded(format!("200 from {path} is {why}")),
+            }
+        }
+        ProbeKind::Chat { model } => {
+            #[derive(serde::Deserialize)]
+            struct Completion {
+                choices: Vec<serde::de::IgnoredAny>,
+            }
+            match serde_json::from_slice::<Completion>(body) {
+                Ok(completion) if !completion.choices.is_empty() => Outcome::Pass,
+                _ => Outcome::Degraded(format!("200 without a completion from chat {model}")),
+            }
+        }
+        ProbeKind::Models { .. } => Outcome::Pass,
+    }
+}
+
 /// An environment's health as shared between all workers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -150,6 +176,10 @@ pub struct HealthRecord {
     pub last_pass_ms: u64,
     pub latency_ms: u64,
     pub last_failure: Option<String>,
+    /// The last round that ran the chat probes and read the model list (Unix ms).
+    pub last_full_probe_ms: u64,
+    /// The last round was judged from real traffic, without a probe.
+    pub judged_by_traffic: bool,
 }
 
 /// A change of state worth one log line.
@@ -219,7 +249,27 @@ mod tests {
 
     #[test]
     fn classes_probe_answers() {
-        assert_eq!(classify(&models(), Some(200), true, b"{}"), Outcome::Pass);
+        let list = br#"{"object":"list","data":[{"id":"gpt-4.1"}]}"#;
+        assert_eq!(classify(&models(), Some(200), true, list), Outcome::Pass);
+        // A 200 that is not what was asked for.
+        assert_eq!(
+            classify(&models(), Some(200), true, b"<html>maintenance</html>"),
+            Outcome::Degraded(
+                "200 from /v1/models is an HTML page, not an OpenAI model list".to_string()
+            )
+        );
+        let completion = br#"{"choices":[{"message":{"content":""}}]}"#;
+        assert_eq!(
+            classify(&chat(), Some(200), true, completion),
+            Outcome::Pass
+        );
+        for body in [&b""[..], b"{}", br#"{"choices":[]}"#, b"not json"] {
+            assert_eq!(
+                classify(&chat(), Some(200), true, body),
+                Outcome::Degraded("200 without a completion from chat gpt-4.1".to_string()),
+                "{body:?}"
+            );
+        }
         assert_eq!(
             classify(&models(), Some(503), true, b"{\"error\":{}}"),
             Outcome::Degraded("503 from /v1/models".to_string())

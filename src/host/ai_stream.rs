@@ -1,5 +1,6 @@
 //! The AI relay part of one request: the catalog check and pinned-model routing (when the body
-//! must be read), then token usage from the answer and time to first byte.
+//! must be read), then token usage from the answer and time to first byte. It decides; the
+//! stream routes, answers and counts.
 //!
 //! Envoy facts this follows (measured, see docs/ai-relay.md): a filter that continued the
 //! request headers can no longer change them, and the router picks the upstream as soon as the
@@ -9,33 +10,45 @@
 //! environment before the router runs. Other requests are never buffered.
 
 use log::warn;
-use proxy_wasm::types::Action;
 
+use super::api::{Buffer, Host, Map};
+use super::vm::Vm;
 use crate::ai::body_check::{
-    check_body, is_completion_path, too_large, BodyRoute, Refusal, BODY_CHECK_HEADER,
+    check_body, is_completion_path, too_large, Refusal, BODY_CHECK_HEADER,
 };
 use crate::ai::meter::{cost_pico, Answered, OTHER};
 use crate::ai::usage::{from_json_body, Seen, SseUsage};
+use crate::config::ModelsConfig;
 use crate::environment::Environment;
 use crate::routing::Headers;
-use crate::status::counters::Counter;
-
-use super::runtime::Runtime;
-use super::{ai_calls, ai_metrics, calls, metrics};
 
 /// Largest JSON answer held to read its usage: well under Envoy's default 1 MiB buffer limit,
 /// past which Envoy would fail the response. A bigger answer is counted without usage.
 const MAX_JSON_ANSWER: usize = 256 * 1024;
 
-/// What the stream step told the caller to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the request headers tell the stream to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeadersStep {
-    /// Count the request now and continue.
+    /// Routed as chosen: count it and continue.
     Go,
-    /// Continue; the request is counted once the body decided where it goes.
+    /// Continue; the body decides (and the request is counted once it has).
+    AwaitBody,
+    /// Answer locally with this refusal.
+    Refuse(Refusal),
+}
+
+/// What a piece of the request body tells the stream to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyStep {
+    /// Not ours to look at: continue.
+    Pass,
+    /// Hold the body until its end.
     Wait,
-    /// A local answer was sent (and counted): pause.
-    Answered,
+    /// The body is fine; a pinned model sends it to `Some(env)` if that differs from its bucket's.
+    Go {
+        pinned: Option<Environment>,
+    },
+    Refuse(Refusal),
 }
 
 #[derive(Debug, Default)]
@@ -57,37 +70,29 @@ pub struct AiStream {
     reading_body: bool,
     /// The catalog model the request body named.
     model: Option<usize>,
-    /// Where a pinned model moved the request (confirmed by `route_after_body`).
-    moved: Option<Environment>,
     /// The environment that served the answer.
     served_by: Option<Environment>,
     answer: Answer,
 }
 
 impl AiStream {
-    pub fn new() -> AiStream {
-        AiStream::default()
-    }
-
-    /// After the request was routed to `env` by its bucket.
-    pub fn on_request_headers(
+    /// After the request was routed by its bucket.
+    pub fn on_request_headers<H: Host>(
         &mut self,
-        runtime: &Runtime,
-        env: Environment,
-        headers: &dyn Headers,
+        vm: &Vm<H>,
+        models: &ModelsConfig,
+        headers: &impl Headers,
         end_of_stream: bool,
     ) -> HeadersStep {
-        let models = &runtime.config.models;
         // Metering (usage, cost, time to first byte) is on with a model catalog; without one,
         // requests pay nothing here.
         if models.catalog.is_empty() && !models.reads_request_body() {
             return HeadersStep::Go;
         }
-        self.started_ms = calls::now_ms();
-        if !headers.get(":path").is_some_and(is_completion_path) {
-            return HeadersStep::Go;
-        }
-        if headers.get(":method") != Some(b"POST".as_slice()) {
+        self.started_ms = vm.now_ms();
+        if !headers.get(":path").is_some_and(is_completion_path)
+            || headers.get(":method") != Some(b"POST".as_slice())
+        {
             return HeadersStep::Go;
         }
         self.completion = true;
@@ -97,7 +102,7 @@ impl AiStream {
         if end_of_stream {
             return match check_body(models, b"") {
                 Ok(_) => HeadersStep::Go,
-                Err(refusal) => refuse(env, &refusal),
+                Err(refusal) => HeadersStep::Refuse(refusal),
             };
         }
         let announced = headers.get("content-length").and_then(|value| {
@@ -108,95 +113,62 @@ impl AiStream {
                 .ok()
         });
         if announced.is_some_and(|len| len > models.max_request_body_bytes) {
-            return refuse(env, &too_large(models.max_request_body_bytes));
+            return HeadersStep::Refuse(too_large(models.max_request_body_bytes));
         }
-        if !calls::set_request_header(BODY_CHECK_HEADER, "1") {
-            warn!("could not mark a request for its body check");
+        if let Err(err) = vm
+            .host
+            .replace_header(Map::RequestHeaders, BODY_CHECK_HEADER, b"1")
+        {
+            warn!("could not mark a request for its body check: {err}");
         }
         self.reading_body = true;
-        HeadersStep::Wait
+        HeadersStep::AwaitBody
     }
 
-    /// `env` is the bucket's environment; it changes when a pinned model moves the request.
-    pub fn on_request_body(
+    /// `bucket_env` is where the request's bucket sent it.
+    pub fn on_request_body<H: Host>(
         &mut self,
-        runtime: &Runtime,
-        env: &mut Option<Environment>,
+        vm: &Vm<H>,
+        models: &ModelsConfig,
+        bucket_env: Environment,
         body_size: usize,
         end_of_stream: bool,
-    ) -> Action {
+    ) -> BodyStep {
         if !self.reading_body {
-            return Action::Continue;
+            return BodyStep::Pass;
         }
-        let Some(bucket_env) = *env else {
-            return Action::Continue;
-        };
-        let models = &runtime.config.models;
         if body_size > models.max_request_body_bytes {
             self.reading_body = false;
-            refuse(bucket_env, &too_large(models.max_request_body_bytes));
-            return Action::Pause;
+            return BodyStep::Refuse(too_large(models.max_request_body_bytes));
         }
         if !end_of_stream {
-            return Action::Pause;
+            return BodyStep::Wait;
         }
         self.reading_body = false;
-        let Some(body) = ai_calls::request_body(body_size) else {
-            if models.enforce_models {
-                let refusal = Refusal {
+        let body = match vm.host.buffer(Buffer::RequestBody, 0, body_size) {
+            Ok(body) => body.unwrap_or_default(),
+            Err(err) if models.enforce_models => {
+                warn!("reading a request body failed: {err}");
+                return BodyStep::Refuse(Refusal {
                     status: 500,
                     message: "the relay filter could not read the request body".to_string(),
                     param: None,
                     code: None,
-                };
-                refuse(bucket_env, &refusal);
-                return Action::Pause;
+                });
             }
-            metrics::count(bucket_env, Counter::Requests);
-            return Action::Continue;
+            Err(_) => return BodyStep::Go { pinned: None },
         };
         match check_body(models, &body) {
-            Err(refusal) => {
-                refuse(bucket_env, &refusal);
-                Action::Pause
-            }
+            Err(refusal) => BodyStep::Refuse(refusal),
             Ok(model) => {
                 self.model = model;
                 let placed = model
                     .and_then(|index| models.catalog.by_index(index))
                     .map_or(bucket_env, |spec| spec.place(bucket_env));
-                if placed != bucket_env && self.hand_over(runtime, placed) {
-                    self.moved = Some(placed);
-                    *env = Some(placed);
+                BodyStep::Go {
+                    pinned: (placed != bucket_env).then_some(placed),
                 }
-                metrics::count(env.unwrap_or(bucket_env), Counter::Requests);
-                Action::Continue
             }
-        }
-    }
-
-    fn hand_over(&self, runtime: &Runtime, env: Environment) -> bool {
-        let route = BodyRoute {
-            env,
-            cluster_header: runtime.config.cluster_header.clone(),
-            cluster: runtime.config.environment(env).route_cluster.clone(),
-        };
-        ai_calls::set_body_route(&crate::record::encode(&route))
-    }
-
-    /// The environment to label the answer with: a move the second instance did not confirm
-    /// did not happen (the Envoy config lacks it).
-    pub fn confirmed(&self, chosen: Environment) -> Environment {
-        match self.moved {
-            Some(moved) if moved == chosen && !ai_calls::body_route_applied() => {
-                warn!(
-                    "a pinned model could not be routed to {}: add the buffer filter and the \
-                     route_after_body instance behind this filter (docs/ai-relay.md)",
-                    moved.as_str()
-                );
-                moved.other()
-            }
-            _ => chosen,
         }
     }
 
@@ -205,15 +177,17 @@ impl AiStream {
         self.completion
     }
 
-    pub fn on_response_headers(
+    pub fn on_response_headers<H: Host>(
         &mut self,
+        vm: &Vm<H>,
         env: Environment,
         status: Option<u32>,
-        headers: &dyn Headers,
+        headers: &impl Headers,
         end_of_stream: bool,
     ) {
         if self.started_ms > 0 {
-            ai_metrics::record_ttfb(env, calls::now_ms().saturating_sub(self.started_ms));
+            let ttfb = vm.now_ms().saturating_sub(self.started_ms);
+            vm.usage.borrow_mut().record_ttfb(&vm.host, env, ttfb);
         }
         if !self.completion || !status.is_some_and(|s| (200..300).contains(&s)) {
             return;
@@ -231,8 +205,9 @@ impl AiStream {
         }
         let content_type = headers.get("content-type").unwrap_or_default();
         let starts = |prefix: &[u8]| {
-            content_type.len() >= prefix.len()
-                && content_type[..prefix.len()].eq_ignore_ascii_case(prefix)
+            content_type
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
         };
         if starts(b"text/event-stream") {
             self.answer = Answer::Sse(SseUsage::new());
@@ -242,64 +217,74 @@ impl AiStream {
     }
 
     /// Never holds a streamed chunk back: SSE pieces are read and passed on at once. Only a
-    /// JSON answer is held (bounded) until it is complete.
-    pub fn on_response_body(
+    /// JSON answer is held (bounded) until it is complete; `true` asks the stream to wait.
+    pub fn on_response_body<H: Host>(
         &mut self,
-        runtime: &Runtime,
+        vm: &Vm<H>,
+        models: &ModelsConfig,
         body_size: usize,
         end_of_stream: bool,
-    ) -> Action {
+    ) -> bool {
+        let read = |size| vm.host.buffer(Buffer::ResponseBody, 0, size).ok().flatten();
         match &mut self.answer {
             Answer::Ignored => {}
             Answer::Plain => {
                 if end_of_stream {
-                    self.count(runtime, Seen::default());
+                    self.count(vm, models, Seen::default());
                 }
             }
             Answer::Sse(parser) => {
-                if let Some(piece) = ai_calls::response_body(body_size) {
-                    parser.feed(&piece);
+                if body_size > 0 {
+                    if let Some(piece) = read(body_size) {
+                        parser.feed(&piece);
+                    }
                 }
                 if end_of_stream {
-                    self.finish(runtime);
+                    self.finish(vm, models);
                 }
             }
             Answer::Json => {
                 if body_size > MAX_JSON_ANSWER {
-                    self.count(runtime, Seen::default());
+                    self.count(vm, models, Seen::default());
                 } else if !end_of_stream {
-                    return Action::Pause;
+                    return true;
                 } else {
-                    let seen = ai_calls::response_body(body_size)
+                    let seen = read(body_size)
                         .map(|body| from_json_body(&body))
                         .unwrap_or_default();
-                    self.count(runtime, seen);
+                    self.count(vm, models, seen);
                 }
             }
         }
-        Action::Continue
+        false
     }
 
     /// End of the stream (also after a reset): count an answer not counted yet.
-    pub fn on_log(&mut self, runtime: &Runtime) {
-        self.finish(runtime);
-    }
-
-    fn finish(&mut self, runtime: &Runtime) {
+    pub fn finish<H: Host>(&mut self, vm: &Vm<H>, models: &ModelsConfig) {
         let seen = match std::mem::take(&mut self.answer) {
             Answer::Ignored => return,
             Answer::Plain | Answer::Json => Seen::default(),
-            Answer::Sse(parser) => parser.finish(),
+            Answer::Sse(parser) => {
+                // Lines past the bound were passed on to the client but not read for usage.
+                let skipped = parser.skipped_lines();
+                if let (true, Some(env)) = (skipped > 0, self.served_by) {
+                    let name = format!("bluegreen.{}.sse_lines_skipped", env.as_str());
+                    vm.metrics
+                        .borrow_mut()
+                        .increment_named(&vm.host, &name, skipped);
+                }
+                parser.finish()
+            }
         };
-        self.count(runtime, seen);
+        self.count(vm, models, seen);
     }
 
     /// Counts the answer once: by the request's catalog model, else the answer's own model
     /// name if it is in the catalog, else `other`.
-    fn count(&mut self, runtime: &Runtime, seen: Seen) {
+    fn count<H: Host>(&mut self, vm: &Vm<H>, models: &ModelsConfig, seen: Seen) {
         let Some(env) = self.served_by else { return };
         self.answer = Answer::Ignored;
-        let catalog = &runtime.config.models.catalog;
+        let catalog = &models.catalog;
         let spec = self
             .model
             .and_then(|index| catalog.by_index(index))
@@ -310,8 +295,9 @@ impl AiStream {
                     .map(|(_, spec)| spec)
             });
         let usage = seen.usage;
-        ai_metrics::count(Answered {
+        vm.usage.borrow_mut().count(Answered {
             env,
+            model: spec.map_or(OTHER, |spec| spec.name.as_str()),
             stat: spec.map_or(OTHER, |spec| spec.stat_name.as_str()),
             usage,
             cost_pico: spec
@@ -319,15 +305,4 @@ impl AiStream {
                 .map(|price| cost_pico(&price, usage.unwrap_or_default())),
         });
     }
-}
-
-/// Answers locally and counts the request for the environment it was addressed to.
-fn refuse(env: Environment, refusal: &Refusal) -> HeadersStep {
-    metrics::count(env, Counter::Requests);
-    calls::send_response(
-        refusal.status,
-        &[("content-type", "application/json")],
-        refusal.body().as_bytes(),
-    );
-    HeadersStep::Answered
 }

@@ -6,9 +6,23 @@ use crate::environment::Environment;
 pub const LEASE: &str = "bluegreen.lease";
 pub const CONFIG_VERSION: &str = "bluegreen.config_version";
 pub const MODE: &str = "bluegreen.mode";
+/// When `relayctl validate` last asked for the model probes (Unix ms).
+pub const PROBE_REQUEST: &str = "bluegreen.probe_request";
+/// Answered completions per model over the last ten minutes.
+pub const MODEL_TRAFFIC: &str = "bluegreen.model_traffic";
 
 pub fn health(env: Environment, cluster: &str) -> String {
     format!("bluegreen.health.{}.{cluster}", env.as_str())
+}
+
+/// Real answers per probe interval (passive health).
+pub fn passive(env: Environment, cluster: &str) -> String {
+    format!("bluegreen.passive.{}.{cluster}", env.as_str())
+}
+
+/// The model list of the environment's last `/v1/models` answer.
+pub fn catalog(env: Environment, cluster: &str) -> String {
+    format!("bluegreen.catalog.{}.{cluster}", env.as_str())
 }
 
 pub fn rollback(env: Environment, cluster: &str) -> String {

@@ -1,29 +1,41 @@
 //! The thin host layer: reads inputs from Envoy, calls the pure core, applies its decision.
-//! Only compiled for the proxy-wasm VM (wasm32).
+//! Every call into Envoy goes through the `Host` trait (`api.rs`); `abi.rs` implements it over
+//! the raw proxy-wasm ABI and `exports.rs` is the module's side of that ABI, so no SDK code
+//! that could trap sits between Envoy and the filter. The contexts are generic over `Host`, and
+//! native tests drive them with a fake host (`fake.rs`).
 
-mod ai_calls;
-mod ai_metrics;
+#[cfg(target_arch = "wasm32")]
+mod abi;
 mod ai_stream;
-mod calls;
+pub mod api;
+#[cfg(target_arch = "wasm32")]
+mod exports;
+mod filter_state;
 mod keys;
+mod local;
+#[cfg(target_arch = "wasm32")]
+mod logger;
 mod metrics;
+mod passive;
 mod probe;
 mod rollback_window;
-mod root;
+pub mod root;
+mod route;
 mod route_after_body;
 mod routing_state;
 mod runtime;
 mod shared;
+mod status_endpoint;
 mod stream;
 mod upstream;
-mod vm;
+mod usage_metrics;
+pub mod vm;
 
-use proxy_wasm::types::LogLevel;
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
 
-proxy_wasm::main! {{
-    // Info: the hot path only logs at debug, which this level filters before formatting.
-    proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> {
-        Box::new(root::RelayRoot::default())
-    });
-}}
+pub use api::{Buffer, Flow, Host, HostError, HostResult, Map, MetricKind};
+pub use root::{Root, Stream, TICK_MS};
+pub use vm::Vm;

@@ -1,50 +1,250 @@
-//! One HTTP request: choose the environment, rewrite cluster and key, label the answer.
+//! One HTTP request through the relay filter: choose the environment, rewrite cluster and key,
+//! answer the status endpoint, label and count the answer.
 
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
+use log::warn;
 
-use crate::ai::openai_error::error_body;
-use crate::environment::Environment;
-use crate::routing::{choose_environment, is_status_path};
-use crate::routing::{HeaderBlock, Headers, OneHeader, SomeHeaders};
-use crate::status::counters::{parse_status, Counter};
-use crate::status::{render, StatusInput};
-
-use super::ai_stream::{AiStream, HeadersStep};
+use super::ai_stream::{AiStream, BodyStep, HeadersStep};
+use super::api::{Flow, Host, Map};
+use super::route::{self, Route};
 use super::runtime::Runtime;
-use super::{ai_metrics, calls, metrics, rollback_window, routing_state, vm};
+use super::status_endpoint;
+use super::vm::Vm;
+use super::{filter_state, local, passive, rollback_window};
+use crate::ai::body_check::{BodyRoute, Refusal};
+use crate::config::Config;
+use crate::environment::Environment;
+use crate::routing::{
+    choose_environment, is_status_path, HeaderBlock, Headers, OneHeader, Reason, SomeHeaders,
+    OVERRIDE_TOKEN_HEADER,
+};
+use crate::status::counters::{parse_status, Counter};
 
-const JSON: (&str, &str) = ("content-type", "application/json");
-
-pub struct RelayStream {
-    runtime: Option<Rc<Runtime>>,
-    /// Where this request went; `None` for requests the filter answered itself.
-    env: Option<Environment>,
-    /// Catalog check, pinned models, token usage (`ai_stream.rs`).
-    ai: AiStream,
+/// Where the request stands, one state for its whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RouteState {
+    /// Not routed: answered by the filter itself (or not seen yet).
+    Local,
+    /// Routed to the environment, not counted yet: the body decides whether a pinned model
+    /// moves it.
+    AwaitingBody(Environment),
+    /// Routed and counted.
+    Routed(Environment),
+    /// A pinned model handed it to `route_after_body` for this environment; counted.
+    Moved(Environment),
 }
 
-impl RelayStream {
-    pub fn new(runtime: Option<Rc<Runtime>>) -> RelayStream {
+pub struct RelayStream<H: Host> {
+    vm: Rc<Vm<H>>,
+    runtime: Option<Rc<Runtime>>,
+    state: RouteState,
+    /// Catalog check, pinned models, token usage.
+    ai: AiStream,
+    /// Routed by an accepted override (the answer says so).
+    overridden: bool,
+}
+
+impl<H: Host> RelayStream<H> {
+    pub fn new(vm: Rc<Vm<H>>, runtime: Option<Rc<Runtime>>) -> RelayStream<H> {
         RelayStream {
+            vm,
             runtime,
-            env: None,
-            ai: AiStream::new(),
+            state: RouteState::Local,
+            ai: AiStream::default(),
+            overridden: false,
         }
     }
 
-    /// Rewrites the request for `env`. `false` if the host refused a header, in which case the
-    /// request must not go on: a client-sent cluster header or key could otherwise survive.
-    fn route_to(runtime: &Runtime, env: Environment) -> bool {
-        let target = runtime.config.environment(env);
-        if !calls::set_request_header(&runtime.config.cluster_header, &target.route_cluster) {
-            return false;
+    pub fn on_request_headers(&mut self, end_of_stream: bool) -> Flow {
+        let vm = &*self.vm;
+        let Some(runtime) = self.runtime.clone() else {
+            return local::error(vm, 503, "the relay filter has no configuration");
+        };
+        let headers = match vm.host.header_pairs(Map::RequestHeaders) {
+            Ok(pairs) => HeaderBlock::new(pairs),
+            Err(err) => {
+                warn!("reading the request headers failed: {err}");
+                return local::error(vm, 500, "the relay filter could not read the request");
+            }
+        };
+        let config = &runtime.config;
+        if headers
+            .get(":path")
+            .is_some_and(|path| is_status_path(config, path))
+        {
+            return status_endpoint::answer(vm, &runtime, &headers);
         }
-        vm::clear_route_cache();
-        calls::set_request_header("authorization", target.api_key.authorization())
-            && calls::set_request_header("x-environment", env.as_str())
+        let (env, reason) = choose_environment(config, runtime.split.get(), &headers, &mut || {
+            vm.keyless_bucket()
+        });
+        self.overridden = reason == Reason::Override;
+        if !strip_override_headers(vm, config, &headers) {
+            return local::error(vm, 500, "the relay filter could not route the request");
+        }
+        let target = config.environment(env);
+        let routed = route::apply(
+            vm,
+            &Route {
+                env,
+                cluster_header: &config.cluster_header,
+                cluster: &target.route_cluster,
+                authorization: target.api_key.authorization(),
+            },
+        );
+        if !routed {
+            return local::error(vm, 500, "the relay filter could not route the request");
+        }
+        match self
+            .ai
+            .on_request_headers(vm, &config.models, &headers, end_of_stream)
+        {
+            HeadersStep::Go => self.routed(RouteState::Routed(env)),
+            HeadersStep::AwaitBody => self.state = RouteState::AwaitingBody(env),
+            HeadersStep::Refuse(refusal) => return self.refuse(env, &refusal),
+        }
+        Flow::Continue
+    }
+
+    pub fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        let (Some(runtime), RouteState::AwaitingBody(env)) = (self.runtime.clone(), self.state)
+        else {
+            return Flow::Continue;
+        };
+        let models = &runtime.config.models;
+        match self
+            .ai
+            .on_request_body(&self.vm, models, env, body_size, end_of_stream)
+        {
+            BodyStep::Pass => self.routed(RouteState::Routed(env)),
+            BodyStep::Wait => return Flow::Pause,
+            BodyStep::Refuse(refusal) => return self.refuse(env, &refusal),
+            BodyStep::Go { pinned: None } => self.routed(RouteState::Routed(env)),
+            BodyStep::Go {
+                pinned: Some(moved),
+            } => {
+                let config = &runtime.config;
+                let handed = filter_state::set_body_route(
+                    &self.vm.host,
+                    &BodyRoute {
+                        env: moved,
+                        cluster_header: config.cluster_header.clone(),
+                        cluster: config.environment(moved).route_cluster.clone(),
+                    },
+                );
+                let state = if handed {
+                    RouteState::Moved(moved)
+                } else {
+                    RouteState::Routed(env)
+                };
+                self.routed(state);
+            }
+        }
+        Flow::Continue
+    }
+
+    pub fn on_response_headers(&mut self, end_of_stream: bool) -> Flow {
+        let Some(runtime) = self.runtime.clone() else {
+            return Flow::Continue;
+        };
+        let chosen = match self.state {
+            RouteState::Local => return Flow::Continue,
+            RouteState::AwaitingBody(env) | RouteState::Routed(env) => env,
+            RouteState::Moved(env) => self.confirm_move(env),
+        };
+        let vm = &*self.vm;
+        // As few host calls as this stream needs: `:status` alone for a plain request, the
+        // whole map when more than one header will be read.
+        let headers = if runtime.failover || self.ai.reads_answer_headers() {
+            SomeHeaders::All(HeaderBlock::new(
+                vm.host
+                    .header_pairs(Map::ResponseHeaders)
+                    .unwrap_or_default(),
+            ))
+        } else {
+            SomeHeaders::One(OneHeader {
+                name: ":status",
+                value: vm
+                    .host
+                    .header(Map::ResponseHeaders, ":status")
+                    .ok()
+                    .flatten(),
+            })
+        };
+        let env = self.serving_environment(runtime.failover, &headers, chosen);
+        if self.overridden {
+            let said =
+                vm.host
+                    .replace_header(Map::ResponseHeaders, "x-relay-override", b"accepted");
+            if let Err(err) = said {
+                warn!("labelling an override failed: {err}");
+            }
+        }
+        let status = headers.get(":status").and_then(parse_status);
+        self.ai
+            .on_response_headers(vm, env, status, &headers, end_of_stream);
+        let class = status.and_then(Counter::for_status);
+        if let Some(class) = class {
+            vm.count(env, class);
+        }
+        if runtime.config.health_check.is_some() {
+            passive::count(vm, env, status, &headers);
+        }
+        if runtime.config.auto_rollback.is_some() && env != runtime.config.active {
+            rollback_window::count(vm, class == Some(Counter::Responses5xx));
+        }
+        Flow::Continue
+    }
+
+    pub fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        match self.runtime.as_deref() {
+            Some(runtime)
+                if self.ai.on_response_body(
+                    &self.vm,
+                    &runtime.config.models,
+                    body_size,
+                    end_of_stream,
+                ) =>
+            {
+                Flow::Pause
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// End of the stream (also after a reset).
+    pub fn on_log(&mut self) {
+        if let Some(runtime) = self.runtime.as_deref() {
+            self.ai.finish(&self.vm, &runtime.config.models);
+        }
+    }
+
+    /// The request's one count, when its environment is final.
+    fn routed(&mut self, state: RouteState) {
+        if let RouteState::Routed(env) | RouteState::Moved(env) = state {
+            self.vm.count(env, Counter::Requests);
+        }
+        self.state = state;
+    }
+
+    /// Answers locally and counts the request for the environment it was addressed to.
+    fn refuse(&mut self, env: Environment, refusal: &Refusal) -> Flow {
+        self.vm.count(env, Counter::Requests);
+        self.state = RouteState::Local;
+        local::json(&self.vm, refusal.status, &refusal.body(), &[])
+    }
+
+    /// A move the second instance did not confirm did not happen (the Envoy config lacks it).
+    fn confirm_move(&self, moved: Environment) -> Environment {
+        if filter_state::body_route_applied(&self.vm.host) {
+            return moved;
+        }
+        warn!(
+            "a pinned model could not be routed to {}: add the buffer filter and the \
+             route_after_body instance behind this filter (docs/ai-relay.md)",
+            moved.as_str()
+        );
+        moved.other()
     }
 
     /// With failover clusters the upstream filter labels the answer with the environment that
@@ -52,7 +252,7 @@ impl RelayStream {
     fn serving_environment(
         &self,
         failover: bool,
-        headers: &dyn Headers,
+        headers: &impl Headers,
         chosen: Environment,
     ) -> Environment {
         if failover {
@@ -63,154 +263,32 @@ impl RelayStream {
                 return env;
             }
         }
-        let _labelled = calls::set_response_header("x-relay-environment", chosen.as_str());
-        chosen
-    }
-
-    /// The answer's headers in as few host calls as this stream needs: `:status` alone for a
-    /// plain request, the whole map when more than one header will be read.
-    fn response_headers(&self, failover: bool) -> SomeHeaders {
-        if failover || self.ai.reads_answer_headers() {
-            SomeHeaders::All(calls::response_headers())
-        } else {
-            SomeHeaders::One(OneHeader {
-                name: ":status",
-                value: calls::response_header(":status"),
-            })
-        }
-    }
-
-    fn answer_status(runtime: &Runtime, headers: &HeaderBlock) {
-        let method = headers.get(":method").unwrap_or_default();
-        if method != b"GET" && method != b"HEAD" {
-            let body = error_body(
-                "the status endpoint only answers GET",
-                "invalid_request_error",
-                None,
-                None,
-            );
-            calls::send_response(405, &[JSON, ("allow", "GET, HEAD")], body.as_bytes());
-            return;
-        }
-        metrics::flush();
-        // Read the shared health now rather than at the last tick, so that any worker answers
-        // with the verdicts the prober last published.
-        routing_state::refresh(runtime, calls::now_ms(), false);
-        let body = render(&StatusInput {
-            config: &runtime.config,
-            effective: runtime.split.get(),
-            counts: metrics::totals(),
-            health: &runtime.health.borrow(),
-            usage: &ai_metrics::totals(&runtime.config.models.catalog),
-            loaded_at_ms: runtime.loaded_at_ms,
-            now_ms: calls::now_ms(),
-        });
-        // The version header lets a tool see which configuration answered without parsing JSON.
-        let version = runtime.config.version.as_deref().unwrap_or("");
-        calls::send_response(
-            200,
-            &[
-                JSON,
-                ("cache-control", "no-store"),
-                ("x-relay-config-version", version),
-            ],
-            body.as_bytes(),
+        let label = self.vm.host.replace_header(
+            Map::ResponseHeaders,
+            "x-relay-environment",
+            chosen.as_str().as_bytes(),
         );
+        if let Err(err) = label {
+            warn!("labelling an answer failed: {err}");
+        }
+        chosen
     }
 }
 
-impl Context for RelayStream {}
-
-impl HttpContext for RelayStream {
-    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let Some(runtime) = self.runtime.clone() else {
-            let body = error_body(
-                "the relay filter has no configuration",
-                "server_error",
-                None,
-                None,
-            );
-            calls::send_response(503, &[JSON], body.as_bytes());
-            return Action::Pause;
-        };
-        let headers = calls::request_headers();
-        if headers
-            .get(":path")
-            .is_some_and(|path| is_status_path(&runtime.config, path))
-        {
-            Self::answer_status(&runtime, &headers);
-            return Action::Pause;
-        }
-        let (env, _reason) = choose_environment(
-            &runtime.config,
-            runtime.split.get(),
-            &headers,
-            &mut vm::keyless_bucket,
-        );
-        if !Self::route_to(&runtime, env) {
-            let body = error_body(
-                "the relay filter could not route the request",
-                "server_error",
-                None,
-                None,
-            );
-            calls::send_response(500, &[JSON], body.as_bytes());
-            return Action::Pause;
-        }
-        self.env = Some(env);
-        match self
-            .ai
-            .on_request_headers(&runtime, env, &headers, end_of_stream)
-        {
-            HeadersStep::Go => metrics::count(env, Counter::Requests),
-            // Counted once the body decided the environment.
-            HeadersStep::Wait => {}
-            HeadersStep::Answered => return Action::Pause,
-        }
-        Action::Continue
-    }
-
-    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        match self.runtime.as_deref() {
-            Some(runtime) => {
-                self.ai
-                    .on_request_body(runtime, &mut self.env, body_size, end_of_stream)
-            }
-            None => Action::Continue,
-        }
-    }
-
-    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        match self.runtime.as_deref() {
-            Some(runtime) => self.ai.on_response_body(runtime, body_size, end_of_stream),
-            None => Action::Continue,
-        }
-    }
-
-    fn on_log(&mut self) {
-        if let Some(runtime) = self.runtime.as_deref() {
-            self.ai.on_log(runtime);
-        }
-    }
-
-    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        if let Some(chosen) = self.env {
-            let failover = self.runtime.as_ref().is_some_and(|rt| rt.failover);
-            let headers = self.response_headers(failover);
-            let env = self.serving_environment(failover, &headers, self.ai.confirmed(chosen));
-            let status = headers.get(":status").and_then(parse_status);
-            self.ai
-                .on_response_headers(env, status, &headers, end_of_stream);
-            let class = status.and_then(Counter::for_status);
-            if let Some(class) = class {
-                metrics::count(env, class);
-            }
-            if let Some(runtime) = &self.runtime {
-                if runtime.config.auto_rollback.is_some() && env != runtime.config.active {
-                    rollback_window::count(class == Some(Counter::Responses5xx));
-                }
-            }
-        }
-        Action::Continue
-    }
+/// The override header and its token never reach a relay (a token must not leak upstream,
+/// and a relay must not act on a header meant for us). Only headers present are removed, so a
+/// request without them costs no host call. `false` if the host refused.
+fn strip_override_headers<H: Host>(vm: &Vm<H>, config: &Config, headers: &impl Headers) -> bool {
+    let Some(name) = &config.override_header else {
+        return true;
+    };
+    [name.as_str(), OVERRIDE_TOKEN_HEADER]
+        .into_iter()
+        .filter(|name| headers.get(name).is_some())
+        .all(|name| {
+            vm.host
+                .remove_header(Map::RequestHeaders, name)
+                .map_err(|err| warn!("removing {name} failed: {err}"))
+                .is_ok()
+        })
 }

@@ -4,101 +4,120 @@
 //! with the environment that served it. The environment comes from the endpoint's metadata
 //! `filter_metadata.bluegreen.environment` (or a fixed one from the configuration).
 
-use std::cell::RefCell;
+use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
+use log::warn;
 
+use super::api::{Flow, Host, Map};
+use super::vm::Vm;
+use super::{keys, local, shared};
 use crate::environment::Environment;
 
-use super::{calls, keys, shared};
-
-thread_local! {
-    /// `Bearer <key>` per environment, as the relay filter last published it.
-    static AUTHORIZATION: RefCell<[Option<String>; 2]> = const { RefCell::new([None, None]) };
-}
+const HOST_METADATA: [&str; 5] = [
+    "xds",
+    "upstream_host_metadata",
+    "filter_metadata",
+    "bluegreen",
+    "environment",
+];
 
 /// The relay filter's side: publish each environment's ready-made authorization value. Shared
 /// data lives in Envoy's memory only, for the VMs of this `vm_id`.
-pub fn publish_keys(values: [&str; 2]) {
+pub fn publish_keys(host: &impl Host, values: [&str; 2]) {
     for env in Environment::ALL {
-        shared::set(&keys::authorization(env), values[env.index()].as_bytes());
+        shared::set(
+            host,
+            &keys::authorization(env),
+            values[env.index()].as_bytes(),
+        );
     }
 }
 
 /// The upstream filter's side, on its timer: re-read the published values.
-pub fn refresh_keys() {
+pub fn refresh_keys<H: Host>(vm: &Vm<H>) {
     for env in Environment::ALL {
-        let value = shared::get(&keys::authorization(env))
+        let value = shared::get(&vm.host, &keys::authorization(env))
             .0
             .and_then(|bytes| String::from_utf8(bytes).ok());
         if value.is_some() {
-            AUTHORIZATION.with(|slot| slot.borrow_mut()[env.index()] = value);
+            vm.upstream_keys.borrow_mut()[env.index()] = value;
         }
     }
 }
 
-fn authorization(env: Environment) -> Option<String> {
-    if let Some(value) = AUTHORIZATION.with(|slot| slot.borrow()[env.index()].clone()) {
-        return Some(value);
+fn authorization<H: Host>(vm: &Vm<H>, env: Environment) -> Option<String> {
+    let cached = vm.upstream_keys.borrow()[env.index()].clone();
+    if cached.is_some() {
+        return cached;
     }
-    refresh_keys();
-    AUTHORIZATION.with(|slot| slot.borrow()[env.index()].clone())
+    refresh_keys(vm);
+    vm.upstream_keys.borrow()[env.index()].clone()
 }
 
-/// The environment of the host this attempt reached.
-fn attempt_environment() -> Option<Environment> {
-    let path = vec![
-        "xds",
-        "upstream_host_metadata",
-        "filter_metadata",
-        "bluegreen",
-        "environment",
-    ];
-    proxy_wasm::hostcalls::get_property(path)
-        .ok()
-        .flatten()
-        .and_then(|value| Environment::from_bytes(&value))
-}
-
-pub struct UpstreamStream {
+pub struct UpstreamStream<H: Host> {
+    vm: Rc<Vm<H>>,
     fixed: Option<Environment>,
     env: Option<Environment>,
 }
 
-impl UpstreamStream {
-    pub fn new(fixed: Option<Environment>) -> UpstreamStream {
-        UpstreamStream { fixed, env: None }
+impl<H: Host> UpstreamStream<H> {
+    pub fn new(vm: Rc<Vm<H>>, fixed: Option<Environment>) -> UpstreamStream<H> {
+        UpstreamStream {
+            vm,
+            fixed,
+            env: None,
+        }
     }
-}
 
-impl Context for UpstreamStream {}
+    /// The environment of the host this attempt reached.
+    fn attempt_environment(&self) -> Option<Environment> {
+        self.vm
+            .host
+            .property(&HOST_METADATA)
+            .ok()
+            .flatten()
+            .and_then(|value| Environment::from_bytes(&value))
+    }
 
-impl HttpContext for UpstreamStream {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(env) = self.fixed.or_else(attempt_environment) else {
-            calls::send_response(503, &[("content-type", "application/json")], br#"{"error":{"message":"upstream host has no bluegreen.environment metadata","type":"server_error","param":null,"code":null}}"#);
-            return Action::Pause;
+    pub fn on_request_headers(&mut self) -> Flow {
+        let vm = &*self.vm;
+        let Some(env) = self.fixed.or_else(|| self.attempt_environment()) else {
+            return local::error(
+                vm,
+                503,
+                "upstream host has no bluegreen.environment metadata",
+            );
         };
         self.env = Some(env);
-        let Some(value) = authorization(env) else {
+        let Some(value) = authorization(vm, env) else {
             // No key published yet: never let the client's or the other environment's key through.
-            calls::send_response(503, &[("content-type", "application/json")], br#"{"error":{"message":"relay key not available yet","type":"server_error","param":null,"code":null}}"#);
-            return Action::Pause;
+            return local::error(vm, 503, "relay key not available yet");
         };
-        let ok = calls::set_request_header("authorization", &value)
-            && calls::set_request_header("x-environment", env.as_str());
-        if !ok {
-            calls::send_response(500, &[("content-type", "application/json")], br#"{"error":{"message":"the relay filter could not set the key","type":"server_error","param":null,"code":null}}"#);
-            return Action::Pause;
+        let set = |name: &str, value: &[u8]| {
+            vm.host
+                .replace_header(Map::RequestHeaders, name, value)
+                .map_err(|err| warn!("setting header {name} failed: {err}"))
+                .is_ok()
+        };
+        if !(set("authorization", value.as_bytes())
+            && set("x-environment", env.as_str().as_bytes()))
+        {
+            return local::error(vm, 500, "the relay filter could not set the key");
         }
-        Action::Continue
+        Flow::Continue
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    pub fn on_response_headers(&mut self) -> Flow {
         if let Some(env) = self.env {
-            let _labelled = calls::set_response_header("x-relay-environment", env.as_str());
+            let labelled = self.vm.host.replace_header(
+                Map::ResponseHeaders,
+                "x-relay-environment",
+                env.as_str().as_bytes(),
+            );
+            if let Err(err) = labelled {
+                warn!("labelling an answer failed: {err}");
+            }
         }
-        Action::Continue
+        Flow::Continue
     }
 }

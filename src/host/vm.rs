@@ -1,28 +1,82 @@
-//! Per-VM state shared by every context in the VM (one VM per Envoy worker thread).
+//! What one VM (one Envoy worker thread, or the main thread) keeps for all its contexts: the
+//! host handle, the batched counters, the keyless picker, and what it learnt about the host.
+//! Every root context of the VM (a configuration reload adds one) and every stream share it by
+//! `Rc`; a VM is single-threaded.
 
 use std::cell::{Cell, RefCell};
 
+use log::debug;
+
+use super::api::Host;
+use super::metrics::Metrics;
+use super::usage_metrics::UsageMetrics;
+use crate::environment::Environment;
+use crate::health::passive::PassiveCounts;
 use crate::routing::KeylessPicker;
 
-use super::calls;
-
-thread_local! {
-    static KEYLESS: RefCell<Option<KeylessPicker>> = const { RefCell::new(None) };
-    static HOST_CLEARS_ROUTE_CACHE: Cell<bool> = const { Cell::new(true) };
+pub struct Vm<H: Host> {
+    pub host: H,
+    pub metrics: RefCell<Metrics>,
+    pub usage: RefCell<UsageMetrics>,
+    keyless: RefCell<Option<KeylessPicker>>,
+    /// Whether the host has the `clear_route_cache` function (asked until it says it has not).
+    clears_route_cache: Cell<bool>,
+    /// The candidate's (responses, errors) since the last flush into the rollback window.
+    pub rollback_pending: Cell<(u64, u64)>,
+    /// Real answers per environment since the last flush (passive health).
+    pub passive_pending: Cell<[PassiveCounts; 2]>,
+    /// `Bearer <key>` per environment as the relay filter last published it (upstream role).
+    pub upstream_keys: RefCell<[Option<String>; 2]>,
 }
 
-/// A bucket for a request without an affinity key.
-pub fn keyless_bucket() -> u32 {
-    KEYLESS.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        slot.get_or_insert_with(|| KeylessPicker::new(calls::now_ms()))
+impl<H: Host> Vm<H> {
+    pub fn new(host: H) -> Vm<H> {
+        Vm {
+            host,
+            metrics: RefCell::default(),
+            usage: RefCell::default(),
+            keyless: RefCell::new(None),
+            clears_route_cache: Cell::new(true),
+            rollback_pending: Cell::new((0, 0)),
+            passive_pending: Cell::new(Default::default()),
+            upstream_keys: RefCell::new([None, None]),
+        }
+    }
+
+    /// Host wall-clock time in Unix ms (0 if the host cannot tell).
+    pub fn now_ms(&self) -> u64 {
+        self.host.now_ms().unwrap_or(0)
+    }
+
+    /// A bucket for a request without an affinity key.
+    pub fn keyless_bucket(&self) -> u32 {
+        let mut picker = self.keyless.borrow_mut();
+        picker
+            .get_or_insert_with(|| KeylessPicker::new(self.now_ms()))
             .next_bucket()
-    })
-}
+    }
 
-/// Clears the route cache where the host has the function; stops asking a host that lacks it.
-pub fn clear_route_cache() {
-    if HOST_CLEARS_ROUTE_CACHE.with(Cell::get) && !calls::clear_route_cache() {
-        HOST_CLEARS_ROUTE_CACHE.with(|flag| flag.set(false));
+    /// Asks Envoy to pick the route again after the cluster header changed; stops asking a
+    /// host that lacks the function.
+    pub fn clear_route_cache(&self) {
+        if !self.clears_route_cache.get() {
+            return;
+        }
+        match self.host.call_foreign_function("clear_route_cache", &[]) {
+            Ok(_) => {}
+            Err(super::api::HostError::NotFound) => self.clears_route_cache.set(false),
+            Err(err) => debug!("clear_route_cache failed: {err}"),
+        }
+    }
+
+    /// Hot path: one request or answer counted in VM memory.
+    pub fn count(&self, env: Environment, counter: crate::status::counters::Counter) {
+        self.metrics.borrow_mut().count(env, counter);
+    }
+
+    /// Pushes the batched counters to Envoy's stats.
+    pub fn flush(&self) {
+        self.usage.borrow_mut().flush(&self.host, self.now_ms());
+        self.metrics.borrow_mut().flush(&self.host);
     }
 }

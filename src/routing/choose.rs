@@ -1,16 +1,22 @@
 //! Which environment one request goes to, from the headers it carries.
 //!
 //! The host passes a header reader so that headers are fetched lazily: the first affinity
-//! header present and non-empty wins, and later ones are never read.
+//! header present and non-empty wins, and later ones are never read. The override header is
+//! obeyed only together with the override token, so no client can send itself to an
+//! environment that was never validated.
 
 use crate::config::Config;
 use crate::environment::Environment;
 use crate::routing::Headers;
 use crate::routing::Split;
 
-/// How the environment was chosen (for tests and debug logs).
+/// The header that must carry the override token for the override header to count.
+pub const OVERRIDE_TOKEN_HEADER: &str = "x-relay-override-token";
+
+/// How the environment was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
+    /// The override header with the right token: the answer says `x-relay-override: accepted`.
     Override,
     Affinity,
     Keyless,
@@ -22,9 +28,15 @@ pub fn choose_environment(
     headers: &dyn Headers,
     keyless_bucket: &mut dyn FnMut() -> u32,
 ) -> (Environment, Reason) {
-    if let Some(name) = &config.override_header {
+    if let (Some(name), Some(token)) = (&config.override_header, &config.override_token) {
         if let Some(env) = headers.get(name).and_then(Environment::from_bytes) {
-            return (env, Reason::Override);
+            // Compared only when an override is asked for, in constant time.
+            let authorised = headers
+                .get(OVERRIDE_TOKEN_HEADER)
+                .is_some_and(|given| token.matches(given));
+            if authorised {
+                return (env, Reason::Override);
+            }
         }
     }
     for name in &config.affinity_headers {
@@ -70,7 +82,8 @@ mod tests {
                 "green": {{"cluster": "g", "weight": 50, "api_key": "kg"}}}},
                 "affinity_headers": ["x-session-id", "x-request-id"] {extra}}}"#
         );
-        Config::parse(json.as_bytes(), &|_| None).unwrap()
+        let env = |name: &str| (name == "OVERRIDE_TOKEN").then(|| "tok-override".to_string());
+        Config::parse(json.as_bytes(), &env).unwrap()
     }
 
     fn choose(
@@ -118,9 +131,33 @@ mod tests {
 
     #[test]
     fn override_header_only_when_configured() {
-        let with = config(r#", "override_header": "x-relay-env""#);
-        let (env, reason, _) = choose(&with, Split::ALL_BLUE, &[("x-relay-env", "green")]);
+        let with =
+            config(r#", "override_header": "x-relay-env", "override_token_env": "OVERRIDE_TOKEN""#);
+        let (env, reason, _) = choose(
+            &with,
+            Split::ALL_BLUE,
+            &[
+                ("x-relay-env", "green"),
+                (OVERRIDE_TOKEN_HEADER, "tok-override"),
+            ],
+        );
         assert_eq!((env, reason), (Environment::Green, Reason::Override));
+        // Without the token, or with a wrong one, the header is ignored.
+        for token in [
+            None,
+            Some("tok-overridE"),
+            Some(""),
+            Some("tok-override-and-more"),
+        ] {
+            let mut headers = vec![("x-relay-env", "green")];
+            headers.extend(token.map(|t| (OVERRIDE_TOKEN_HEADER, t)));
+            let (env, reason, _) = choose(&with, Split::ALL_BLUE, &headers);
+            assert_eq!(
+                (env, reason),
+                (Environment::Blue, Reason::Keyless),
+                "{token:?}"
+            );
+        }
         let (env, reason, _) = choose(&with, Split::ALL_BLUE, &[("x-relay-env", "purple")]);
         assert_eq!((env, reason), (Environment::Blue, Reason::Keyless));
         let without = config("");

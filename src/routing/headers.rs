@@ -56,6 +56,28 @@ impl Headers for SomeHeaders {
     }
 }
 
+/// The same layout from pairs: what the module hands the host (local answers, calls) and what a
+/// fake host hands the module in tests.
+pub fn serialize(pairs: &[(&str, &[u8])]) -> Vec<u8> {
+    let size = 4 + pairs
+        .iter()
+        .map(|(name, value)| 10 + name.len() + value.len())
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for (name, value) in pairs {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in pairs {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
     let word: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
     usize::try_from(u32::from_le_bytes(word)).ok()
@@ -85,18 +107,8 @@ mod tests {
     use super::*;
 
     fn serialize(pairs: &[(&str, &str)]) -> Vec<u8> {
-        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
-        for (name, value) in pairs {
-            out.extend((name.len() as u32).to_le_bytes());
-            out.extend((value.len() as u32).to_le_bytes());
-        }
-        for (name, value) in pairs {
-            out.extend(name.as_bytes());
-            out.push(0);
-            out.extend(value.as_bytes());
-            out.push(0);
-        }
-        out
+        let pairs: Vec<(&str, &[u8])> = pairs.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+        super::serialize(&pairs)
     }
 
     #[test]

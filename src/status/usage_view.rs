@@ -1,18 +1,58 @@
 //! The status endpoint's `usage` part per environment: tokens and cost, so blue and green can be
 //! compared (cost per 1,000 answered completions evens out their different traffic shares).
-//! Costs are counted in micro-USD and printed with six decimals, never through a float.
+//! Costs are counted in micro-USD and become a float only to be printed (six decimals at most).
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
 
 use crate::ai::meter::{EnvironmentUsage, ModelTotals};
-use crate::decimal::Decimal;
-use crate::json_writer::JsonWriter;
+use crate::status::number;
 
 const USD_PLACES: u32 = 6;
 
-/// Writes `{requests, prompt_tokens, completion_tokens, total_tokens, cost_usd,
+/// `{requests, prompt_tokens, completion_tokens, total_tokens, cost_usd,
 /// cost_per_1k_requests_usd, models: {name: {requests, prompt_tokens, completion_tokens,
 /// cost_usd}}}`. `cost_usd` only sums models with a `price_per_mtok`;
 /// `cost_per_1k_requests_usd` is `null` before the first answered (2xx) completion.
-pub fn write(w: &mut JsonWriter, usage: &EnvironmentUsage) {
+#[derive(Debug, Serialize)]
+pub struct UsageView<'a> {
+    pub requests: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+    pub cost_usd: f64,
+    pub cost_per_1k_requests_usd: Option<f64>,
+    pub models: ModelsView<'a>,
+}
+
+/// The per-model totals, written straight from the meter's map (names are not copied).
+#[derive(Debug)]
+pub struct ModelsView<'a>(&'a BTreeMap<String, ModelTotals>);
+
+#[derive(Serialize)]
+struct ModelView {
+    requests: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cost_usd: f64,
+}
+
+impl Serialize for ModelsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, totals)| {
+            let view = ModelView {
+                requests: totals.requests,
+                prompt_tokens: totals.prompt_tokens,
+                completion_tokens: totals.completion_tokens,
+                cost_usd: usd(totals.cost_micro_usd),
+            };
+            (name, view)
+        }))
+    }
+}
+
+pub fn view(usage: &EnvironmentUsage) -> UsageView<'_> {
     let mut sum = ModelTotals::default();
     for totals in usage.models.values() {
         sum.requests += totals.requests;
@@ -20,39 +60,27 @@ pub fn write(w: &mut JsonWriter, usage: &EnvironmentUsage) {
         sum.completion_tokens += totals.completion_tokens;
         sum.cost_micro_usd += totals.cost_micro_usd;
     }
-    w.begin_object();
-    w.key("requests").u64(sum.requests);
-    w.key("prompt_tokens").u64(sum.prompt_tokens);
-    w.key("completion_tokens").u64(sum.completion_tokens);
-    w.key("total_tokens")
-        .u64(sum.prompt_tokens + sum.completion_tokens);
-    w.key("cost_usd").decimal(usd(sum.cost_micro_usd));
-    w.key("cost_per_1k_requests_usd");
-    if sum.requests > 0 {
-        // micro-USD × 1000 / requests, as USD with six places.
-        let per_1k = Decimal::ratio(
+    // micro-USD × 1000 / requests, as USD with six places.
+    let per_1k = (sum.requests > 0).then(|| {
+        number::ratio(
             sum.cost_micro_usd,
             sum.requests.saturating_mul(1000),
             USD_PLACES,
-        );
-        w.decimal(per_1k);
-    } else {
-        w.null();
+        )
+    });
+    UsageView {
+        requests: sum.requests,
+        prompt_tokens: sum.prompt_tokens,
+        completion_tokens: sum.completion_tokens,
+        total_tokens: sum.prompt_tokens + sum.completion_tokens,
+        cost_usd: usd(sum.cost_micro_usd),
+        cost_per_1k_requests_usd: per_1k,
+        models: ModelsView(&usage.models),
     }
-    w.key("models").begin_object();
-    for (name, totals) in &usage.models {
-        w.key(name).begin_object();
-        w.key("requests").u64(totals.requests);
-        w.key("prompt_tokens").u64(totals.prompt_tokens);
-        w.key("completion_tokens").u64(totals.completion_tokens);
-        w.key("cost_usd").decimal(usd(totals.cost_micro_usd));
-        w.end_object();
-    }
-    w.end_object().end_object();
 }
 
-fn usd(micro: u64) -> Decimal {
-    Decimal::new(micro, USD_PLACES)
+fn usd(micro: u64) -> f64 {
+    number::fixed(micro, USD_PLACES)
 }
 
 #[cfg(test)]
@@ -61,9 +89,7 @@ mod tests {
     use serde_json::Value;
 
     fn render(usage: &EnvironmentUsage) -> Value {
-        let mut w = JsonWriter::new();
-        write(&mut w, usage);
-        serde_json::from_str(&w.finish()).unwrap()
+        serde_json::from_str(&serde_json::to_string(&view(usage)).unwrap()).unwrap()
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! Validation with the filter's own `Config::parse`, so relayctl refuses exactly what the
-//! filter would refuse, with the same `invalid configuration: <field>: ...` message.
+//! filter would refuse, with the same one-line message: `invalid configuration: <field>: ...`,
+//! or `invalid configuration: N problems: <field>: ...; <field>: ...` listing every problem.
 
 use std::cell::RefCell;
 
 use bluegreen_relay::config::{Config, ConfigError};
 use bluegreen_relay::environment::Environment;
 
-/// Stands in for a key that lives only in Envoy's environment (visible ASCII, never sent).
+/// Stands in for a key or token that lives only in Envoy's environment (visible ASCII, never
+/// sent).
 pub const PLACEHOLDER_KEY: &str = "relayctl-placeholder-key";
 
 pub struct Checked {
     pub config: Config,
-    /// `api_key_env` variables unset in relayctl's environment, checked with a placeholder.
+    /// Variables (`api_key_env`, `*_token_env`) unset in relayctl's environment, checked with a
+    /// placeholder.
     pub placeholders: Vec<String>,
 }
 
@@ -56,7 +59,7 @@ pub fn process_env(name: &str) -> Option<String> {
 
 pub fn placeholder_warning(name: &str) -> String {
     format!(
-        "warning: ${name} is not set in relayctl's environment; checked with a placeholder key. \
+        "warning: ${name} is not set in relayctl's environment; checked with a placeholder. \
          The filter reads it from Envoy's environment: make sure Envoy has it."
     )
 }
@@ -73,7 +76,7 @@ pub fn describe(config: &Config) -> String {
         format!(
             "{} {} % -> {}{via}",
             e.as_str(),
-            crate::percent::format_bp(c.weight_bp),
+            bluegreen_relay::routing::weight::display(c.weight_bp),
             c.cluster
         )
     };
@@ -123,7 +126,8 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(err, filter);
-        assert_eq!(err.field, "environments.green.api_key_env");
+        assert_eq!(err.problems().len(), 1);
+        assert_eq!(err.problems()[0].field(), "environments.green.api_key_env");
     }
 
     #[test]
@@ -134,6 +138,38 @@ mod tests {
             err.to_string(),
             "invalid configuration: environments.green.weight: blue + green must sum to 100 (got 90 + 20)"
         );
+    }
+
+    #[test]
+    fn every_problem_is_listed_as_the_filter_lists_it() {
+        let bad = CONFIG.replace("\"weight\": 10", "\"weight\": 20").replacen(
+            '{',
+            r#"{"cluster_header": "bad header", "#,
+            1,
+        );
+        let err = check(&bad, Some(&["KEY_BLUE".to_string()]), &|_| None)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: 3 problems: environments.green.api_key_env: environment \
+             variable is unset or empty in the Envoy process (got \"KEY_GREEN\"; pass it with \
+             vm_config.environment_variables.host_env_keys); environments.green.weight: blue + \
+             green must sum to 100 (got 90 + 20); cluster_header: must be an HTTP header name \
+             (got \"bad header\")"
+        );
+    }
+
+    #[test]
+    fn token_variables_are_placeholders_too() {
+        let config = CONFIG.replacen(
+            '{',
+            r#"{"override_header": "x-relay-env", "override_token_env": "RELAY_OVERRIDE_TOKEN", "#,
+            1,
+        );
+        let env = |name: &str| name.starts_with("KEY_").then(|| "sk-x".to_string());
+        let checked = check(&config, None, &env).unwrap();
+        assert_eq!(checked.placeholders, ["RELAY_OVERRIDE_TOKEN"]);
     }
 
     #[test]

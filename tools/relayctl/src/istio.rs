@@ -58,12 +58,15 @@ pub fn render(plugin: &Value, wasm_url: &str, source: &str) -> Result<Rendered, 
             ));
         }
     }
+    // Every variable the filter reads: the keys', then the tokens'.
     let mut variables: Vec<String> = Vec::new();
-    for env in Environment::ALL {
-        if let Some(var) = plugin["environments"][env.as_str()]["api_key_env"].as_str() {
-            if !variables.iter().any(|v| v == var) {
-                variables.push(var.to_string());
-            }
+    let named = Environment::ALL
+        .iter()
+        .map(|env| &plugin["environments"][env.as_str()]["api_key_env"])
+        .chain([&plugin["status_token_env"], &plugin["override_token_env"]]);
+    for var in named.filter_map(Value::as_str) {
+        if !variables.iter().any(|v| v == var) {
+            variables.push(var.to_string());
         }
     }
     let config_yaml = serde_yaml::to_string(&plugin)
@@ -191,5 +194,31 @@ mod tests {
             "BLUEGREEN_RELAY_API_KEY_GREEN"
         );
         assert_eq!(doc["spec"]["url"], "oci://x/y:1");
+    }
+
+    #[test]
+    fn token_variables_are_handed_to_the_vm() {
+        let mut p = plugin();
+        p["override_header"] = json!("x-relay-env");
+        p["override_token_env"] = json!("RELAY_OVERRIDE_TOKEN");
+        p["status_token_env"] = json!("RELAY_STATUS_TOKEN");
+        let rendered = render(&p, DEFAULT_WASM_URL, "f").unwrap();
+        let doc: serde_yaml::Value = serde_yaml::from_str(&rendered.manifest).unwrap();
+        let doc: Value = serde_json::to_value(doc).unwrap();
+        let names: Vec<&str> = doc["spec"]["vmConfig"]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|var| var["name"].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "HOLYSHEEP_API_KEY_BLUE",
+                "HOLYSHEEP_API_KEY_GREEN",
+                "RELAY_STATUS_TOKEN",
+                "RELAY_OVERRIDE_TOKEN"
+            ]
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! What each step does to the plugin configuration: pure edits of its JSON.
 
+use bluegreen_relay::config::defaults;
 use bluegreen_relay::environment::Environment;
+use bluegreen_relay::routing::weight;
 use serde_json::Value;
 
-use crate::percent::{format_bp, weight_value, ALL};
+use crate::percent::ALL;
 use crate::state::State;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +31,7 @@ impl Step {
     /// `canary 12.5`, `promote`, `rollback`.
     pub fn describe(self) -> String {
         match self {
-            Step::Canary(bp) => format!("canary {}", format_bp(bp)),
+            Step::Canary(bp) => format!("canary {}", weight::display(bp)),
             other => other.kind().to_string(),
         }
     }
@@ -61,17 +63,19 @@ impl Plan {
     pub fn summary(&self) -> String {
         format!(
             "blue {} % / green {} %, active {}",
-            format_bp(self.weights[0]),
-            format_bp(self.weights[1]),
+            weight::display(self.weights[0]),
+            weight::display(self.weights[1]),
             self.active_after.as_str()
         )
     }
 }
 
-/// The active environment the configuration names (`blue` when it names none, like the filter).
+/// The active environment the configuration names (the filter's default when it names none).
 pub fn active_of(plugin: &Value) -> Result<Environment, String> {
+    let default = defaults::active();
     match plugin.get("active") {
-        None => Ok(Environment::Blue),
+        None => Environment::from_bytes(default.as_bytes())
+            .ok_or_else(|| format!("active: the default {default:?} is not an environment")),
         Some(Value::String(name)) => Environment::from_bytes(name.as_bytes())
             .ok_or_else(|| format!("active: must be \"blue\" or \"green\" (got {name:?})")),
         Some(other) => Err(format!(
@@ -121,7 +125,7 @@ pub fn plan(current: &str, step: Step, state: &State, version: &str) -> Result<P
     weights[active_after.index()] = ALL - candidate_bp;
     weights[active_after.other().index()] = candidate_bp;
     for env in Environment::ALL {
-        plugin["environments"][env.as_str()]["weight"] = weight_value(weights[env.index()]);
+        plugin["environments"][env.as_str()]["weight"] = weight::to_json(weights[env.index()]);
     }
     plugin["active"] = Value::from(active_after.as_str());
     plugin["version"] = Value::from(version);

@@ -25,8 +25,8 @@ fn text(v: &Value) -> String {
 }
 
 fn percent(v: &Value) -> String {
-    match crate::percent::weight_bp(v) {
-        Some(bp) => format!("{} %", crate::percent::format_bp(bp)),
+    match bluegreen_relay::routing::weight::from_json(v) {
+        Some(bp) => format!("{} %", bluegreen_relay::routing::weight::display(bp)),
         None => "-".to_string(),
     }
 }
