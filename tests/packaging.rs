@@ -843,10 +843,10 @@ fn outbound(cluster: &str) -> (String, u64) {
 #[test]
 fn istio_routes_follow_the_filters_cluster_header() {
     let config = plugin_config();
-    let header = config["cluster_header"]
-        .as_str()
-        .unwrap_or("x-relay-cluster")
-        .to_string();
+    let header = config["cluster_header"].as_str().map_or_else(
+        bluegreen_relay::config::defaults::cluster_header,
+        str::to_string,
+    );
     let docs: Vec<Yaml> = serde_yaml::Deserializer::from_str(&read("envoy/istio/routing.yaml"))
         .map(|d| Yaml::deserialize(d).unwrap())
         .collect();

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use bluegreen_relay::config::defaults;
 use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::{json, Value};
 pub use stack::*;
@@ -122,7 +123,7 @@ pub fn log_lines(envoy: &Envoy, needle: &str) -> Vec<String> {
         .collect()
 }
 
-/// Polls `/relay/status` over fresh connections (so both workers answer) until `settled` has
+/// Polls the status endpoint (default `status_path`) over fresh connections (so both workers answer) until `settled` has
 /// held for 500 ms with no read saying otherwise: each worker re-reads shared health every
 /// 200 ms, so by then every worker routes by the new state. Panics after `timeout` with the
 /// last status seen, described by `what`.
@@ -136,7 +137,7 @@ pub fn status_everywhere(
     let mut last = Value::Null;
     let mut since: Option<std::time::Instant> = None;
     poll_until(timeout, || {
-        let resp = http.get("/relay/status", &[]);
+        let resp = http.get(&defaults::status_path(), &[]);
         assert_eq!(resp.status, 200, "status endpoint: {}", resp.body);
         last = resp.json();
         if !settled(&last) {

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bluegreen_relay::config::defaults;
 use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::json;
 use stack::{expected_env, RunningStack, Stack};
@@ -54,7 +55,11 @@ pub fn run(hold: bool) {
     keys(&stack);
 
     if hold {
-        println!("\nRunning; try: curl -s {}/relay/status", stack.envoy.url());
+        println!(
+            "\nRunning; try: curl -s {}{}",
+            stack.envoy.url(),
+            defaults::status_path()
+        );
         println!("Ctrl-C to stop.");
         wait_for_ctrl_c();
     }
@@ -120,7 +125,10 @@ fn status(stack: &Stack) {
     let status = stack.status_when("all requests counted", |s| {
         s["total_requests"].as_u64() == Some(total)
     });
-    println!("\nGET /relay/status (answered by the filter; counts from both workers):");
+    println!(
+        "\nGET {} (answered by the filter; counts from both workers):",
+        defaults::status_path()
+    );
     println!("{}", serde_json::to_string_pretty(&status).unwrap());
 }
 

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bluegreen_relay::config::defaults;
 use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::Value;
 
@@ -133,7 +134,9 @@ impl EcdsStack {
 pub fn default_config_for(filter_config: &str) -> String {
     let mut config: Value = serde_json::from_str(filter_config)
         .unwrap_or_else(|e| panic!("filter config is not JSON ({e}): {filter_config}"));
-    let active = config["active"].as_str().unwrap_or("blue").to_string();
+    let active = config["active"]
+        .as_str()
+        .map_or_else(defaults::active, str::to_string);
     if let Some(object) = config.as_object_mut() {
         object.remove("health_check");
         object.remove("auto_rollback");
@@ -248,15 +251,15 @@ impl EcdsStack {
         self.dir.path().join(ECDS_RESOURCE)
     }
 
-    /// What `relayctl --status-url` names.
+    /// What `relayctl --status-url` names (the filter's default `status_path`).
     pub fn status_url(&self) -> String {
-        format!("{}/relay/status", self.envoy.url())
+        format!("{}{}", self.envoy.url(), defaults::status_path())
     }
 
     /// The configuration version a worker serves (`x-relay-config-version`), asked on a
     /// fresh connection; `None` if the status endpoint does not answer 200.
     pub fn live_version(&self) -> Option<String> {
-        let resp = Http::fresh_connections(&self.envoy.url()).try_get("/relay/status")?;
+        let resp = Http::fresh_connections(&self.envoy.url()).try_get(&defaults::status_path())?;
         (resp.status == 200).then(|| {
             resp.header("x-relay-config-version")
                 .unwrap_or("")
