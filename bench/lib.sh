@@ -7,6 +7,10 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 ENVOY_BIN=${ENVOY_BIN:-$ROOT/.venv/bin/envoy}
 [ -x "$ENVOY_BIN" ] || ENVOY_BIN=/tmp/envoyvenv/bin/envoy
 BENCH_TARGET=$ROOT/target/bench
+# The load generator of the latency runs, the soak and callgrind: `stack load --rate` (open loop).
+STACK_BIN=${STACK_BIN:-$ROOT/target/release/stack}
+# What every benchmark request posts (bench/wrk/session.lua sends the same).
+BENCH_BODY='{"model":"gpt-4.1","messages":[{"role":"user","content":"hello"}]}'
 CLK_TCK=$(getconf CLK_TCK)
 STARTED_PIDS=()
 
@@ -93,6 +97,23 @@ stat_value() {
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# need_stack: fails unless the release build of tools/stack is there.
+need_stack() {
+  [ -x "$STACK_BIN" ] || { blog "no load generator at $STACK_BIN: run ./build.sh build"; return 1; }
+}
+
+# load_command URL RATE MS CONNECTIONS: sets LOAD_COMMAND to `stack load` in open loop (request k
+# due at start + k/RATE, latency from the due time) posting BENCH_BODY for MS milliseconds over
+# CONNECTIONS keep-alive connections, each request's x-session-id drawn from 4096 ids (the pool
+# size of bench/wrk/session.lua, so both loads hash as many distinct keys). It prints its summary
+# as one JSON line (completed, errors, non_2xx, achieved_rps, p50_us ... max_us, service_p99_us,
+# statuses, failures_at_s). An array, not a function, so that taskset can run it and `&` gives
+# the generator's own pid.
+load_command() {
+  LOAD_COMMAND=("$STACK_BIN" load --url "$1" --rate "$2" --duration-ms "$3" --concurrency "$4"
+    --session-ids 4096 --body "$BENCH_BODY")
+}
 
 # body_stage FILTER_CONFIG.json: the render.py argument for static.yaml's {{BODY_STAGE}}, chosen
 # as tools/stack does: the body-check filters only when the configuration has a model catalog.

@@ -116,7 +116,7 @@ def main(meta_path, results_path, out_path):
              f"`direct_response` with a small chat.completion) and the load pinned to CPU 1. "
              f"Saturation: `wrk -t1 -c{meta['connections']} -d{meta['seconds']}s` after "
              f"{meta['warmup']} s of warm-up, POST /v1/chat/completions with a random "
-             f"`x-session-id` per request (bench/wrk/session.lua). Latency: bench/loadgen, open "
+             f"`x-session-id` per request (bench/wrk/session.lua). Latency: `stack load --rate`, open "
              f"loop at {meta['rate']} req/s (a quarter of A's saturation in round 1 unless set) for {meta['rate_seconds']} s over 16 keep-alive "
              "connections, latency measured from the time each request was due (as wrk2 does, no "
              "coordinated omission). Envoy CPU = utime+stime from /proc/<pid>/stat over the wrk "

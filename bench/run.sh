@@ -12,14 +12,16 @@
 #
 # Per variant and round: Envoy --concurrency 1 pinned to CPU 0; the upstream (a second Envoy
 # answering direct_response) and the load pinned to CPU 1. Saturation: wrk -t1 -c64 for
-# BENCH_SECONDS with a random x-session-id per request (bench/wrk/session.lua). Latency: the
-# open-loop generator bench/loadgen at BENCH_RATE req/s (latency from the time each request was
-# due, as wrk2 does). Envoy CPU µs/request = (utime+stime) over the wrk run / requests.
+# BENCH_SECONDS with a random x-session-id per request (bench/wrk/session.lua). Latency:
+# `stack load --rate` (tools/stack, open loop) at BENCH_RATE req/s over 16 connections (latency
+# from the time each request was due, as wrk2 does). Envoy CPU µs/request = (utime+stime) over
+# the wrk run / requests.
 # Then one unpinned --concurrency 2 round (saturation only, wrk -t2).
 # Results: BENCHMARKS.md (section between the bench markers) and .run/bench/.
 #
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=64
-#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, at least 200; or a number)
+#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, at least 200; or a number,
+#     at most 5000: stack load's bound)
 #   BENCH_RATE_SECONDS=8 BENCH_VARIANTS="A B C D E F" BENCH_CONC2=1
 #   BENCH_WASM=<path of the filter .wasm> BENCH_OUT=BENCHMARKS.md
 #   BENCH_EXTRA="NAME=FILE.wasm[@TEMPLATE.yaml] ..." more variants: B's configuration with another
@@ -48,6 +50,7 @@ for tool in wrk taskset curl python3 wasm-opt; do
 done
 [ -x "$ENVOY_BIN" ] || { blog "no Envoy at $ENVOY_BIN: run ./build.sh build"; exit 1; }
 [ -f "$WASM" ] || { blog "no filter at $WASM: run ./build.sh build"; exit 1; }
+need_stack || exit 1
 
 if [ "$(nproc)" -ge 2 ]; then ENVOY_CPU=0; LOAD_CPU=1; else ENVOY_CPU=all; LOAD_CPU=all; fi
 pin_load() { if [ "$LOAD_CPU" = all ]; then "$@"; else taskset -c "$LOAD_CPU" "$@"; fi; }
@@ -57,12 +60,10 @@ mkdir -p "$RUN"
 RESULTS=$RUN/results.jsonl
 : >"$RESULTS"
 
-blog "building bench/noop-filter (wasm) and bench/loadgen"
+blog "building bench/noop-filter (wasm)"
 CARGO_TARGET_DIR=$BENCH_TARGET cargo build -q --release --target wasm32-wasip1 \
   --manifest-path "$BENCH_DIR/noop-filter/Cargo.toml"
-CARGO_TARGET_DIR=$BENCH_TARGET cargo build -q --release --manifest-path "$BENCH_DIR/loadgen/Cargo.toml"
 NOOP_WASM=$BENCH_TARGET/wasm32-wasip1/release/noop_filter.wasm
-LOADGEN=$BENCH_TARGET/release/loadgen
 
 # --- .wasm size, raw and after wasm-opt -Oz (features the module uses; -Oz: the size-optimising level) ---
 WASM_OPT_FEATURES=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int
@@ -118,7 +119,7 @@ for v in $VARIANTS "${EXTRA_NAMES[@]}"; do
   if start_envoy "$RUN/check-$v" "$RUN/$v.yaml" "$ENVOY_CPU" 1; then
     port=$(listener_port "$ENVOY_ADMIN" relay_ingress)
     code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
-      -H 'x-session-id: check' -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"hello"}]}' \
+      -H 'x-session-id: check' -d "$BENCH_BODY" \
       "http://127.0.0.1:$port/v1/chat/completions")
     stop_pid "$ENVOY_PID"
     if [ "$code" = 200 ]; then
@@ -164,8 +165,8 @@ run_variant() {
   fi
   if [ "$mode" = c1 ] && [ "$RATE_SECONDS" != 0 ]; then
     f0=$(cpu_ticks "$pid")
-    fixed=$(pin_load "$LOADGEN" --addr "127.0.0.1:$port" --rate "$RATE" --seconds "$RATE_SECONDS" \
-      --connections 16 || echo null)
+    load_command "http://127.0.0.1:$port" "$RATE" "$((RATE_SECONDS * 1000))" 16
+    fixed=$(pin_load "${LOAD_COMMAND[@]}" 2>>"$dir/load.err" || echo null)
     f1=$(cpu_ticks "$pid")
   fi
   local rss probes green blue

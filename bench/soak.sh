@@ -11,7 +11,9 @@
 # ECDS updates; targets: 0 failed, RSS growth < 5 %, no VM reload. Writes the section between
 # the soak markers of BENCHMARKS.md; raw data in .run/soak/.
 # Knobs: SOAK_SECONDS=600 SOAK_RATE=500 SOAK_WARMUP=30 SOAK_WEIGHT_EVERY=2 SOAK_KILL_EVERY=60
-#        SOAK_DOWN_SECONDS=10 SOAK_OUT=BENCHMARKS.md
+#        SOAK_DOWN_SECONDS=10 SOAK_OUT=BENCHMARKS.md (SOAK_SECONDS at most 3600, SOAK_RATE at
+#        most 5000 and their product at most 3,000,000 requests: the bounds of `stack load`, the
+#        open-loop generator the soak runs)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap stop_all EXIT
@@ -32,11 +34,10 @@ STARTED_AT=$(date +%s)
 [ -x "$ENVOY_BIN" ] || { blog "no Envoy at $ENVOY_BIN: run ./build.sh build"; exit 1; }
 for f in "$WASM" "$MOCK"; do [ -f "$f" ] || { blog "missing $f: run ./build.sh build"; exit 1; }; done
 [ "$DURATION" -gt "$WARMUP" ] || { blog "SOAK_SECONDS must exceed SOAK_WARMUP"; exit 1; }
+need_stack || exit 1
 
 rm -rf "$RUN"
 mkdir -p "$RUN/ecds"
-CARGO_TARGET_DIR=$BENCH_TARGET cargo build -q --release --manifest-path "$BENCH_DIR/loadgen/Cargo.toml"
-LOADGEN=$BENCH_TARGET/release/loadgen
 
 # start_relay NAME: sets RELAY_LISTEN and RELAY_ADMIN (host:port).
 start_relay() {
@@ -108,8 +109,8 @@ PORT=$(listener_port "$ADMIN" relay_ingress)
 blog "Envoy $PID on :$PORT (admin $ADMIN), relays blue $BLUE_LISTEN green $GREEN_LISTEN"
 blog "soak: ${DURATION} s at ${RATE} req/s; weights every ${WEIGHT_EVERY} s; a relay down ${DOWN} s every ${KILL_EVERY} s"
 
-"$LOADGEN" --addr "127.0.0.1:$PORT" --rate "$RATE" --seconds "$DURATION" --connections 16 \
-  >"$RUN/loadgen.json" 2>"$RUN/loadgen.err" &
+load_command "http://127.0.0.1:$PORT" "$RATE" "$((DURATION * 1000))" 16
+"${LOAD_COMMAND[@]}" >"$RUN/load.json" 2>"$RUN/load.err" &
 LOAD_PID=$!
 STARTED_PIDS+=("$LOAD_PID")
 T0=$(date +%s)

@@ -14,7 +14,7 @@ BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 
 def main(run, out):
     meta = json.load(open(f"{run}/meta.json"))
-    load = json.load(open(f"{run}/loadgen.json"))
+    load = json.load(open(f"{run}/load.json"))
     stats = {}
     for line in open(f"{run}/stats.txt"):
         k, _, v = line.partition(": ")
@@ -78,7 +78,7 @@ def main(run, out):
     L.append("")
     L.append(f"Envoy `--concurrency 2` from envoy/templates/ecds.yaml (failover clusters with "
              f"per-attempt keys, health checks every 1 s), two mock relays (`--no-record`); "
-             f"bench/loadgen at {meta['rate']} req/s for {meta['duration']} s over 16 keep-alive "
+             f"`stack load` (open loop) at {meta['rate']} req/s for {meta['duration']} s over 16 keep-alive "
              f"connections (POST /v1/chat/completions, random x-session-id); the green weight "
              f"cycles {weights} % every {meta['weight_every']} s (temp file + rename in the "
              f"watched directory); every {meta['kill_every']} s one relay (blue, then green, ...) "

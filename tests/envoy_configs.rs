@@ -27,7 +27,9 @@ fn render_with_stage(template: &Path, filter_config: &str, body_stage: String) -
     let dir = std::env::temp_dir().join(format!(
         "bluegreen-validate-{}-{:x}",
         std::process::id(),
-        fnv1a64(format!("{}{filter_config}{}", template.display(), body_stage.len()).as_bytes())
+        bluegreen_relay::routing::fnv1a64(
+            format!("{}{filter_config}{}", template.display(), body_stage.len()).as_bytes()
+        )
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let quoted = json!(filter_config).to_string();

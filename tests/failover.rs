@@ -46,7 +46,7 @@ fn candidate_taken_out_and_put_back(
     last_failure: &str,
 ) {
     let stack = start(&probing(5000));
-    let rule = |id: &str| expected_env(id, 50.0);
+    let rule = |id: &str| expected_env(id, 5000);
     status_everywhere(&stack.envoy, "both healthy", DETECT, mode_is("normal"));
     assert_all_served(&stack, 100, "both healthy", rule);
 
@@ -130,7 +130,7 @@ fn unhealthy_active_fails_over_to_healthy_green() {
     // Blue back: the configured split again, session by session.
     stack.blue.set_config(&json!({"refuse": false}));
     status_everywhere(&stack.envoy, "normal again", DETECT, mode_is("normal"));
-    assert_all_served(&stack, 300, "blue recovered", |id| expected_env(id, 10.0));
+    assert_all_served(&stack, 300, "blue recovered", |id| expected_env(id, 1000));
     assert_eq!(stat(&stack.envoy, "bluegreen.failovers"), Some(1));
 }
 
@@ -163,7 +163,7 @@ fn both_down_route_by_configured_weights() {
     let mut wrong = Vec::new();
     let mut green = 0;
     for (resp, id) in answers.iter().zip(&ids) {
-        let want = expected_env(id, 30.0);
+        let want = expected_env(id, 3000);
         green += usize::from(want == "green");
         let said = resp.header("x-relay-environment").unwrap_or("-");
         if resp.status != 503 || said != want {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 const INTERVAL_MS: u64 = 300;
 const TIMEOUT_MS: u64 = 200;
-/// Green's configured share, in hundredths of a percent.
+/// Green's configured share, in basis points (hundredths of a percent).
 const GREEN: u32 = 2000;
 /// Bound for a state change to show: a few intervals, generous for a loaded machine.
 const DETECT: Duration = Duration::from_secs(10);
@@ -24,7 +24,7 @@ fn env_of(status: &Value, env: &str) -> Value {
 }
 
 fn rule(id: &str) -> &'static str {
-    expected_env(id, f64::from(GREEN) / 100.0)
+    expected_env(id, GREEN)
 }
 
 #[test]

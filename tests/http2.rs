@@ -65,7 +65,7 @@ fn routing_keys_status_and_refusals_over_every_protocol() {
     let ids = Rng::new().ids(12);
     for (name, curl, version) in clients(&stack) {
         for id in &ids {
-            let want = expected_env(id, 50.0);
+            let want = expected_env(id, 5000);
             let resp = curl.post(
                 "/v1/chat/completions",
                 &[("x-session-id", id), ("authorization", "Bearer sk-client")],
@@ -104,7 +104,7 @@ fn routing_keys_status_and_refusals_over_every_protocol() {
             .collect();
         let per_client = ids
             .iter()
-            .filter(|id| expected_env(id, 50.0) == env)
+            .filter(|id| expected_env(id, 5000) == env)
             .count();
         assert_eq!(
             chats.len(),
@@ -127,7 +127,7 @@ fn sse_streams_pass_unbuffered_and_are_metered_over_every_protocol() {
     }
     let session = (0..)
         .map(|i| format!("h2-stream-{i}"))
-        .find(|id| expected_env(id, 50.0) == "blue")
+        .find(|id| expected_env(id, 5000) == "blue")
         .unwrap();
     let clients = clients(&stack);
     for (name, curl, version) in &clients {

@@ -36,7 +36,7 @@ fn models_config(enforce: bool, max_body: u64) -> Value {
 fn session_for(env: &str, skip: usize) -> String {
     (0..)
         .map(|i| format!("session-{i}"))
-        .filter(|id| expected_env(id, 50.0) == env)
+        .filter(|id| expected_env(id, 5000) == env)
         .nth(skip)
         .unwrap_or_default()
 }

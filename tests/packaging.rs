@@ -19,6 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bluegreen_relay::config::Config;
+use bluegreen_relay::routing::weight;
 use common::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -842,10 +843,10 @@ fn outbound(cluster: &str) -> (String, u64) {
 #[test]
 fn istio_routes_follow_the_filters_cluster_header() {
     let config = plugin_config();
-    let header = config["cluster_header"]
-        .as_str()
-        .unwrap_or("x-relay-cluster")
-        .to_string();
+    let header = config["cluster_header"].as_str().map_or_else(
+        bluegreen_relay::config::defaults::cluster_header,
+        str::to_string,
+    );
     let docs: Vec<Yaml> = serde_yaml::Deserializer::from_str(&read("envoy/istio/routing.yaml"))
         .map(|d| Yaml::deserialize(d).unwrap())
         .collect();
@@ -978,11 +979,11 @@ fn compose_bootstrap_and_resource_validate() {
     );
 }
 
-/// Session ids the routing rule puts on `env` at green weight `green_percent`.
-fn sessions(env: &str, green_percent: f64, n: usize) -> Vec<String> {
+/// Session ids the routing rule puts on `env` at green weight `green_bp` (basis points).
+fn sessions(env: &str, green_bp: u32, n: usize) -> Vec<String> {
     (0..)
         .map(|i| format!("session-{i}"))
-        .filter(|id| expected_env(id, green_percent) == env)
+        .filter(|id| expected_env(id, green_bp) == env)
         .take(n)
         .collect()
 }
@@ -1067,7 +1068,7 @@ fn compose_stack_runs_on_the_local_envoy() {
         "docker/ecds/bluegreen-relay.json",
     )))
     .unwrap();
-    let green_weight = initial["environments"]["green"]["weight"].as_f64().unwrap();
+    let green_bp = weight::from_json(&initial["environments"]["green"]["weight"]).unwrap();
     let mut last = Value::Null;
     poll_until(Duration::from_secs(20), || {
         last = status();
@@ -1077,11 +1078,14 @@ fn compose_stack_runs_on_the_local_envoy() {
             .then_some(())
     })
     .unwrap_or_else(|| panic!("the published configuration never took effect; status:\n{last:#}"));
-    assert_eq!(last["environments"]["green"]["weight"], json!(green_weight));
+    assert_eq!(
+        weight::from_json(&last["environments"]["green"]["weight"]),
+        Some(green_bp)
+    );
 
     // Sticky split, each relay with its own key.
     for env in ["blue", "green"] {
-        for id in sessions(env, green_weight, 4) {
+        for id in sessions(env, green_bp, 4) {
             let resp = client.post("/v1/chat/completions", &[("x-session-id", &id)], CHAT_BODY);
             assert_eq!(
                 (resp.status, resp.relay()),
@@ -1116,7 +1120,7 @@ fn compose_stack_runs_on_the_local_envoy() {
         (last["version"] == "packaging-promote").then_some(())
     })
     .unwrap_or_else(|| panic!("the published change never took effect; status:\n{last:#}"));
-    let moved = &sessions("blue", green_weight, 1)[0];
+    let moved = &sessions("blue", green_bp, 1)[0];
     let resp = client.post(
         "/v1/chat/completions",
         &[("x-session-id", moved)],

@@ -32,7 +32,7 @@ fn rollback_config(cooldown_ms: u64, unhealthy_threshold: u32) -> Value {
 }
 
 fn rule(id: &str) -> &'static str {
-    expected_env(id, 50.0)
+    expected_env(id, 5000)
 }
 
 /// `n` fresh session ids the bucket rule sends to green.

@@ -6,33 +6,24 @@
 
 mod common;
 
+use bluegreen_relay::routing::{bucket, fnv1a64, BUCKETS};
 use common::*;
 use serde_json::json;
 
-/// FNV-1a 64, written here from the spec so the test does not trust the filter's copy.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
-/// green iff `fnv1a64(key) % 10000 < round(green_weight * 100)`.
-fn expected(key: &str, green_hundredths: u32) -> &'static str {
-    if fnv1a64(key.as_bytes()) % 10_000 < u64::from(green_hundredths) {
-        "green"
-    } else {
-        "blue"
-    }
-}
-
+/// The documented contract, checked on the crate's function that both the filter and this
+/// test's expectations use: FNV-1a 64 (published vectors), bucket = hash % 10000.
 #[test]
-fn oracle_matches_published_fnv1a64_vectors() {
+fn the_bucket_rule_is_fnv1a64_mod_10000() {
     assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
     assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
     assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    assert_eq!(BUCKETS, 10_000);
+    for key in ["", "a", "foobar", "session-1"] {
+        assert_eq!(
+            u64::from(bucket(key.as_bytes())),
+            fnv1a64(key.as_bytes()) % 10_000
+        );
+    }
 }
 
 /// Sends one request per random session id; every one must land where the rule says,
@@ -43,14 +34,14 @@ fn assert_exact_split(green_hundredths: u32, sessions: usize) {
     let mut wrong = Vec::new();
     let mut want_green = 0;
     for id in &ids {
-        let want = expected(id, green_hundredths);
+        let want = expected_env(id, green_hundredths);
         want_green += usize::from(want == "green");
         let resp = stack.chat(&[("x-session-id", id)]);
         let said = resp.header("x-relay-environment").unwrap_or("-");
         if resp.status != 200 || resp.relay() != want || said != want {
             wrong.push(format!(
                 "x-session-id {id:?} (bucket {}): want {want}, got status {} from relay {} with x-relay-environment {said}",
-                fnv1a64(id.as_bytes()) % 10_000,
+                bucket(id.as_bytes()),
                 resp.status,
                 resp.relay(),
             ));
@@ -104,7 +95,7 @@ fn exact_split_green_0_and_100() {
 fn a_session_sticks_to_its_environment() {
     let stack = start(&config(5000));
     for id in Rng::new().ids(5) {
-        let want = expected(&id, 5000);
+        let want = expected_env(&id, 5000);
         for n in 0..20 {
             let resp = stack.chat(&[("x-session-id", &id)]);
             assert_eq!(resp.relay(), want, "request {n} of session {id:?}");
@@ -124,12 +115,12 @@ fn first_present_non_empty_affinity_header_wins() {
     let pairs: Vec<(&String, &String)> = ids
         .iter()
         .zip(ids.iter().skip(1))
-        .filter(|(a, b)| expected(a, 5000) != expected(b, 5000))
+        .filter(|(a, b)| expected_env(a, 5000) != expected_env(b, 5000))
         .take(10)
         .collect();
     assert_eq!(pairs.len(), 10);
     for (session, request) in pairs {
-        let (by_session, by_request) = (expected(session, 5000), expected(request, 5000));
+        let (by_session, by_request) = (expected_env(session, 5000), expected_env(request, 5000));
         let cases: [Case; 3] = [
             (
                 "both headers: x-session-id comes first",
@@ -199,7 +190,7 @@ fn override_header_picks_the_environment_only_with_its_token() {
         ],
     );
     for id in Rng::new().ids(20) {
-        let want = expected(&id, 5000);
+        let want = expected_env(&id, 5000);
         let other = if want == "blue" { "green" } else { "blue" };
         let resp = stack.chat(&[
             ("x-session-id", &id),
@@ -237,7 +228,7 @@ fn override_header_picks_the_environment_only_with_its_token() {
 fn override_header_is_ignored_when_not_configured() {
     let stack = start(&config(5000));
     for id in Rng::new().ids(20) {
-        let want = expected(&id, 5000);
+        let want = expected_env(&id, 5000);
         let other = if want == "blue" { "green" } else { "blue" };
         let resp = stack.chat(&[("x-session-id", &id), ("x-relay-env", other)]);
         assert_eq!(

@@ -65,7 +65,7 @@ fn routing_and_key_injection_over_tls() {
     let ids = Rng::new().ids(60);
     let answers = chat_sessions(&stack.envoy, &ids, 3);
     for (id, resp) in ids.iter().zip(&answers) {
-        let want = expected_env(id, 50.0);
+        let want = expected_env(id, 5000);
         assert_eq!(resp.status, 200, "{id:?}: {}", resp.body);
         assert_eq!(resp.relay(), want, "session {id:?}");
         assert_eq!(resp.header("x-relay-environment"), Some(want));
@@ -78,7 +78,7 @@ fn routing_and_key_injection_over_tls() {
             .collect();
         let want = ids
             .iter()
-            .filter(|id| expected_env(id, 50.0) == env)
+            .filter(|id| expected_env(id, 5000) == env)
             .count();
         assert_eq!(chats.len(), want, "{env} chats");
         for r in chats {
@@ -171,7 +171,7 @@ fn blue_and_green_on_one_relay_host_each_reach_it_with_their_own_key() {
         // One relay answers both; the label says which environment the filter chose.
         assert_eq!(
             resp.header("x-relay-environment"),
-            Some(expected_env(id, 50.0))
+            Some(expected_env(id, 5000))
         );
     }
     let seen = stack.blue.requests();
@@ -191,7 +191,7 @@ fn blue_and_green_on_one_relay_host_each_reach_it_with_their_own_key() {
     for env in ["blue", "green"] {
         let chats = ids
             .iter()
-            .filter(|id| expected_env(id, 50.0) == env)
+            .filter(|id| expected_env(id, 5000) == env)
             .count();
         let key = (env.to_string(), "/v1/chat/completions".to_string());
         assert_eq!(keys_by_env.get(&key), Some(&chats), "{keys_by_env:?}");

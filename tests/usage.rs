@@ -29,7 +29,7 @@ fn usage_config() -> Value {
 fn session_for(env: &str, skip: usize) -> String {
     (0..)
         .map(|i| format!("user-{i}"))
-        .filter(|id| expected_env(id, 50.0) == env)
+        .filter(|id| expected_env(id, 5000) == env)
         .nth(skip)
         .unwrap_or_default()
 }

@@ -52,7 +52,7 @@ fn seed() -> u64 {
 
 fn expected(record: &LoadRecord, expect: Expect) -> &'static str {
     match expect {
-        Expect::Split { green_bp } => expected_env(&record.session, f64::from(green_bp) / 100.0),
+        Expect::Split { green_bp } => expected_env(&record.session, green_bp),
         Expect::BlueServesAll => "blue",
     }
 }
@@ -287,7 +287,7 @@ fn release_under_load_fails_no_request() {
     let retried: HashSet<String> = records
         .iter()
         .filter(|r| r.start_ms >= kill.from_ms && r.start_ms < kill.to_ms)
-        .filter(|r| expected_env(&r.session, 50.0) == "green")
+        .filter(|r| expected_env(&r.session, 5000) == "green")
         .map(|r| r.id.to_string())
         .collect();
     assert!(

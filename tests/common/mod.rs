@@ -5,17 +5,10 @@
 
 use std::collections::HashSet;
 
+use bluegreen_relay::config::defaults;
+use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::{json, Value};
 pub use stack::*;
-
-/// A weight given in hundredths as the JSON number a user would write (90, 33.33).
-pub fn weight(hundredths: u32) -> Value {
-    if hundredths.is_multiple_of(100) {
-        json!(hundredths / 100)
-    } else {
-        json!(f64::from(hundredths) / 100.0)
-    }
-}
 
 /// Blue (key from `$HOLYSHEEP_API_KEY_BLUE`) and green (inline [`GREEN_KEY`]),
 /// green getting `green_hundredths` / 100 percent, affinity on x-session-id then x-request-id.
@@ -24,12 +17,12 @@ pub fn config(green_hundredths: u32) -> Value {
         "environments": {
             "blue": {
                 "cluster": "relay_blue",
-                "weight": weight(10_000 - green_hundredths),
+                "weight": weight::to_json(BUCKETS - green_hundredths),
                 "api_key_env": "HOLYSHEEP_API_KEY_BLUE",
             },
             "green": {
                 "cluster": "relay_green",
-                "weight": weight(green_hundredths),
+                "weight": weight::to_json(green_hundredths),
                 "api_key": GREEN_KEY,
             },
         },
@@ -130,7 +123,7 @@ pub fn log_lines(envoy: &Envoy, needle: &str) -> Vec<String> {
         .collect()
 }
 
-/// Polls `/relay/status` over fresh connections (so both workers answer) until `settled` has
+/// Polls the status endpoint (default `status_path`) over fresh connections (so both workers answer) until `settled` has
 /// held for 500 ms with no read saying otherwise: each worker re-reads shared health every
 /// 200 ms, so by then every worker routes by the new state. Panics after `timeout` with the
 /// last status seen, described by `what`.
@@ -144,7 +137,7 @@ pub fn status_everywhere(
     let mut last = Value::Null;
     let mut since: Option<std::time::Instant> = None;
     poll_until(timeout, || {
-        let resp = http.get("/relay/status", &[]);
+        let resp = http.get(&defaults::status_path(), &[]);
         assert_eq!(resp.status, 200, "status endpoint: {}", resp.body);
         last = resp.json();
         if !settled(&last) {

@@ -4,20 +4,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bluegreen_relay::config::defaults;
+use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::json;
-use stack::{expected_env, mask_key, RunningStack, Stack};
+use stack::{expected_env, RunningStack, Stack};
 
 const SESSIONS: usize = 1000;
 const THREADS: usize = 4;
-const GREEN_WEIGHT: f64 = 10.0;
+/// Green's share in basis points: 10 %.
+const GREEN_BP: u32 = 1000;
 const DEMO_BLUE_KEY: &str = "sk-demo-blue-5c1e9a7f03b2d846";
 const DEMO_GREEN_KEY: &str = "sk-demo-green-e20b7c4d9f61a358";
 
 pub fn run(hold: bool) {
     let config = json!({
         "environments": {
-            "blue": {"cluster": "relay_blue", "weight": 90, "api_key_env": "HOLYSHEEP_API_KEY_BLUE"},
-            "green": {"cluster": "relay_green", "weight": 10, "api_key": DEMO_GREEN_KEY},
+            "blue": {"cluster": "relay_blue", "weight": weight::to_json(BUCKETS - GREEN_BP),
+                     "api_key_env": "HOLYSHEEP_API_KEY_BLUE"},
+            "green": {"cluster": "relay_green", "weight": weight::to_json(GREEN_BP),
+                      "api_key": DEMO_GREEN_KEY},
         },
         "active": "blue",
         "affinity_headers": ["x-session-id", "x-request-id"],
@@ -28,7 +33,11 @@ pub fn run(hold: bool) {
     )
     .unwrap_or_else(|exit| panic!("Envoy did not start: {exit:?}"));
 
-    println!("bluegreen-relay demo: Envoy (2 workers) + filter, blue 90 / green 10");
+    println!(
+        "bluegreen-relay demo: Envoy (2 workers) + filter, blue {} / green {}",
+        weight::display(BUCKETS - GREEN_BP),
+        weight::display(GREEN_BP)
+    );
     println!("  send requests to  {}", stack.envoy.url());
     println!("  Envoy admin       {}", stack.envoy.admin.base());
     println!(
@@ -46,7 +55,11 @@ pub fn run(hold: bool) {
     keys(&stack);
 
     if hold {
-        println!("\nRunning; try: curl -s {}/relay/status", stack.envoy.url());
+        println!(
+            "\nRunning; try: curl -s {}{}",
+            stack.envoy.url(),
+            defaults::status_path()
+        );
         println!("Ctrl-C to stop.");
         wait_for_ctrl_c();
     }
@@ -71,7 +84,7 @@ fn split(stack: &Stack) {
                                 &[("x-session-id", session.as_str())],
                                 stack::CHAT_BODY,
                             );
-                            resp.relay() != expected_env(&session, GREEN_WEIGHT)
+                            resp.relay() != expected_env(&session, GREEN_BP)
                         })
                         .count()
                 })
@@ -80,7 +93,7 @@ fn split(stack: &Stack) {
         workers.into_iter().map(|w| w.join().unwrap()).sum()
     });
     let expected_green = (0..SESSIONS)
-        .filter(|i| expected_env(&format!("demo-user-{i}"), GREEN_WEIGHT) == "green")
+        .filter(|i| expected_env(&format!("demo-user-{i}"), GREEN_BP) == "green")
         .count();
     let (blue, green) = (stack.blue.total(), stack.green.total());
     println!("  done in {} ms", started.elapsed().as_millis());
@@ -94,7 +107,7 @@ fn split(stack: &Stack) {
 fn sticky(stack: &Stack) {
     let session = (0..)
         .map(|i| format!("demo-user-{i}"))
-        .find(|s| expected_env(s, GREEN_WEIGHT) == "green")
+        .find(|s| expected_env(s, GREEN_BP) == "green")
         .unwrap();
     let envs: Vec<String> = (0..10)
         .map(|_| {
@@ -112,7 +125,10 @@ fn status(stack: &Stack) {
     let status = stack.status_when("all requests counted", |s| {
         s["total_requests"].as_u64() == Some(total)
     });
-    println!("\nGET /relay/status (answered by the filter; counts from both workers):");
+    println!(
+        "\nGET {} (answered by the filter; counts from both workers):",
+        defaults::status_path()
+    );
     println!("{}", serde_json::to_string_pretty(&status).unwrap());
 }
 
@@ -139,6 +155,12 @@ fn describe_auth(auth: &str) -> String {
         _ => "an unexpected key",
     };
     format!("Bearer {} = {whose}", mask_key(key))
+}
+
+/// `sk-d…(24 chars)`: enough to tell keys apart, too little to use one.
+fn mask_key(key: &str) -> String {
+    let head: String = key.chars().take(4).collect();
+    format!("{head}…({} chars)", key.chars().count())
 }
 
 fn wait_for_ctrl_c() {

@@ -6,6 +6,8 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bluegreen_relay::config::defaults;
+use bluegreen_relay::routing::{weight, BUCKETS};
 use serde_json::Value;
 
 use crate::envoy::{render, Envoy, EnvoyExit};
@@ -13,6 +15,7 @@ use crate::http::Http;
 use crate::mock::MockRelay;
 use crate::paths::{template, wasm_path};
 use crate::poll::poll_until;
+use crate::relayctl::{run_relayctl, RelayctlRun};
 use crate::rundir::RunDir;
 use crate::stack::BLUE_KEY;
 
@@ -131,7 +134,9 @@ impl EcdsStack {
 pub fn default_config_for(filter_config: &str) -> String {
     let mut config: Value = serde_json::from_str(filter_config)
         .unwrap_or_else(|e| panic!("filter config is not JSON ({e}): {filter_config}"));
-    let active = config["active"].as_str().unwrap_or("blue").to_string();
+    let active = config["active"]
+        .as_str()
+        .map_or_else(defaults::active, str::to_string);
     if let Some(object) = config.as_object_mut() {
         object.remove("health_check");
         object.remove("auto_rollback");
@@ -139,7 +144,7 @@ pub fn default_config_for(filter_config: &str) -> String {
     }
     if let Some(envs) = config["environments"].as_object_mut() {
         for (name, env) in envs.iter_mut() {
-            env["weight"] = Value::from(if *name == active { 100 } else { 0 });
+            env["weight"] = weight::to_json(if *name == active { BUCKETS } else { 0 });
         }
     }
     config.to_string()
@@ -192,67 +197,11 @@ const CONFIRMING_POLLS: usize = 6;
 /// How long a publication may take to go live before a test fails.
 const LIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// relayctl: `$RELAYCTL_BIN`, else the release build next to mock-relay.
-pub fn relayctl_bin() -> PathBuf {
-    let bin = match std::env::var_os("RELAYCTL_BIN") {
-        Some(bin) if !bin.is_empty() => PathBuf::from(bin),
-        _ => crate::paths::mock_relay_bin().with_file_name("relayctl"),
-    };
-    if !bin.is_file() {
-        panic!(
-            "relayctl not found at {}: run ./build.sh build first",
-            bin.display()
-        );
-    }
-    bin
-}
-
-/// One relayctl run.
-#[derive(Debug, Clone)]
-pub struct RelayctlRun {
-    pub args: Vec<String>,
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    /// Unix ms when it was started and when it had returned.
-    pub started_ms: u64,
-    pub returned_ms: u64,
-}
-
-impl RelayctlRun {
-    pub fn ok(&self) -> bool {
-        self.code == Some(0)
-    }
-
-    /// Panics with both outputs unless relayctl exited 0.
-    pub fn assert_ok(&self) -> &RelayctlRun {
-        assert!(self.ok(), "relayctl {:?} failed:\n{self}", self.args);
-        self
-    }
-}
-
-impl std::fmt::Display for RelayctlRun {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 /// The plugin configuration of the operations tests: both keys from Envoy's environment
 /// ([`BLUE_KEY`], [`crate::GREEN_KEY`]), requests routed through the failover clusters
 /// (a failed attempt is retried on the other environment with that environment's key),
 /// green at `green_hundredths` / 100 %, affinity on `x-session-id`.
 pub fn failover_config(green_hundredths: u32, version: &str) -> Value {
-    let weight = |hundredths: u32| {
-        if hundredths.is_multiple_of(100) {
-            Value::from(hundredths / 100)
-        } else {
-            Value::from(f64::from(hundredths) / 100.0)
-        }
-    };
     serde_json::json!({
         "version": version,
         "active": "blue",
@@ -260,13 +209,13 @@ pub fn failover_config(green_hundredths: u32, version: &str) -> Value {
         "environments": {
             "blue": {
                 "cluster": "relay_blue",
-                "weight": weight(10_000 - green_hundredths),
+                "weight": weight::to_json(BUCKETS - green_hundredths),
                 "api_key_env": "HOLYSHEEP_API_KEY_BLUE",
                 "failover_cluster": "relay_blue_failover",
             },
             "green": {
                 "cluster": "relay_green",
-                "weight": weight(green_hundredths),
+                "weight": weight::to_json(green_hundredths),
                 "api_key_env": "HOLYSHEEP_API_KEY_GREEN",
                 "failover_cluster": "relay_green_failover",
             },
@@ -302,15 +251,15 @@ impl EcdsStack {
         self.dir.path().join(ECDS_RESOURCE)
     }
 
-    /// What `relayctl --status-url` names.
+    /// What `relayctl --status-url` names (the filter's default `status_path`).
     pub fn status_url(&self) -> String {
-        format!("{}/relay/status", self.envoy.url())
+        format!("{}{}", self.envoy.url(), defaults::status_path())
     }
 
     /// The configuration version a worker serves (`x-relay-config-version`), asked on a
     /// fresh connection; `None` if the status endpoint does not answer 200.
     pub fn live_version(&self) -> Option<String> {
-        let resp = Http::fresh_connections(&self.envoy.url()).try_get("/relay/status")?;
+        let resp = Http::fresh_connections(&self.envoy.url()).try_get(&defaults::status_path())?;
         (resp.status == 200).then(|| {
             resp.header("x-relay-config-version")
                 .unwrap_or("")
@@ -367,34 +316,6 @@ impl EcdsStack {
                 ("RELAYCTL_STATUS_URL", url.as_str()),
             ],
         )
-    }
-}
-
-/// Runs relayctl with exactly `env` added (and no key variable, no RELAYCTL_* from the caller).
-pub fn run_relayctl(args: &[&str], env: &[(&str, &str)]) -> RelayctlRun {
-    let started_ms = crate::load::unix_ms();
-    let mut cmd = std::process::Command::new(relayctl_bin());
-    for var in [
-        "HOLYSHEEP_API_KEY_BLUE",
-        "HOLYSHEEP_API_KEY_GREEN",
-        "RELAYCTL_CONFIG",
-        "RELAYCTL_STATUS_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run relayctl: {e}"));
-    RelayctlRun {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        started_ms,
-        returned_ms: crate::load::unix_ms(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What every running stack (static or ECDS bootstrap) offers tests: its relays, a client for
 //! Envoy's listener, a chat request and the status endpoint.
 
+use bluegreen_relay::config::defaults;
 use serde_json::Value;
 
 use crate::http::{Http, Resp};
@@ -30,9 +31,9 @@ pub trait RunningStack {
             .post("/v1/chat/completions", headers, CHAT_BODY)
     }
 
-    /// `GET /relay/status` as JSON.
+    /// The status endpoint (at the filter's default `status_path`) as JSON.
     fn status(&self) -> Value {
-        let resp = self.client().get("/relay/status", &[]);
+        let resp = self.client().get(&defaults::status_path(), &[]);
         assert_eq!(resp.status, 200, "status endpoint: {}", resp.body);
         resp.json()
     }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bluegreen_relay::config::defaults;
 use serde_json::Value;
 
 use crate::envoy::{Envoy, EnvoyExit};
@@ -127,8 +128,10 @@ pub fn body_stage_yaml() -> String {
 
 fn active_cluster(filter_config: &str) -> String {
     let config: Value = serde_json::from_str(filter_config).unwrap_or(Value::Null);
-    let active = config["active"].as_str().unwrap_or("blue");
-    config["environments"][active]["cluster"]
+    let active = config["active"]
+        .as_str()
+        .map_or_else(defaults::active, str::to_string);
+    config["environments"][active.as_str()]["cluster"]
         .as_str()
         .unwrap_or("relay_blue")
         .to_string()
