@@ -11,8 +11,11 @@ pub struct RawResp {
     pub status: u16,
     /// Lowercased names, in arrival order.
     pub headers: Vec<(String, String)>,
-    /// Chunked transfer decoded.
+    /// Chunked transfer decoded; what arrived, when the answer was cut.
     pub body: Vec<u8>,
+    /// The body ended as framed (the last chunk, or `content-length` bytes); `false` when the
+    /// connection closed before.
+    pub complete: bool,
 }
 
 impl RawResp {
@@ -102,29 +105,47 @@ fn parse(bytes: &[u8]) -> Option<RawResp> {
     let is_chunked = headers
         .iter()
         .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if is_chunked {
-        dechunk(rest)?
+    let (body, complete) = if is_chunked {
+        dechunk(rest)
     } else {
-        rest.to_vec()
+        let length = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse::<usize>().ok());
+        (rest.to_vec(), length.is_none_or(|len| rest.len() >= len))
     };
     Some(RawResp {
         status,
         headers,
         body,
+        complete,
     })
 }
 
-fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+/// The chunks that arrived, and whether the last (empty) chunk did.
+fn dechunk(mut rest: &[u8]) -> (Vec<u8>, bool) {
     let mut body = Vec::new();
     loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&rest[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return (body, false);
+        };
+        let size = std::str::from_utf8(&rest[..line_end])
+            .ok()
+            .and_then(|text| usize::from_str_radix(text.split(';').next()?.trim(), 16).ok());
+        let Some(size) = size else {
+            return (body, false);
+        };
         rest = &rest[line_end + 2..];
         if size == 0 {
-            return Some(body);
+            return (body, true);
         }
-        body.extend_from_slice(rest.get(..size)?);
-        rest = rest.get(size + 2..)?;
+        match rest.get(..size) {
+            Some(chunk) => body.extend_from_slice(chunk),
+            None => {
+                body.extend_from_slice(rest);
+                return (body, false);
+            }
+        }
+        rest = rest.get(size + 2..).unwrap_or_default();
     }
 }
