@@ -12,7 +12,8 @@
 //! reason (`upstream.transport_failure_reason` = `TLS_error:|268435581:SSL
 //! routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:...`). So a probe's `last_failure` says
 //! "connection failed on /v1/models", and Envoy's `cluster.<name>.ssl.fail_verify_error`
-//! counter names the cause.
+//! counter names the cause. A live request that fails so is counted by the filter in
+//! `bluegreen.<env>.tls_failures`, its reason logged once per worker.
 
 // Helpers fail the test by panicking; clippy.toml's allow-*-in-tests covers only #[test] fns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -201,4 +202,71 @@ fn blue_and_green_on_one_relay_host_each_reach_it_with_their_own_key() {
             "{env} never probed: {keys_by_env:?}"
         );
     }
+}
+
+/// What Envoy tells the filter about a TLS failure. A probe's callback sees only Envoy's local
+/// reply (`:status` 503, `content-type: text/plain`, "... reset reason: remote connection
+/// failure") and no upstream property, so its last_failure says "connection failed". A live
+/// request can read `upstream.transport_failure_reason`: the filter counts those as
+/// `bluegreen.<env>.tls_failures` and logs the reason once per worker.
+#[test]
+fn a_live_request_to_a_green_whose_certificate_does_not_validate_is_counted_as_tls() {
+    const TOKEN: &str = "tok-tls-7c2e90d14b";
+    let mut cfg = tls_config(5000, true);
+    cfg["override_header"] = json!("x-relay-env");
+    cfg["override_token_env"] = json!("RELAY_OVERRIDE_TOKEN");
+    let stack = TlsStack::start(&TlsSpec {
+        filter_config: &cfg.to_string(),
+        env: &[
+            ("HOLYSHEEP_API_KEY_BLUE", BLUE_KEY),
+            ("RELAY_OVERRIDE_TOKEN", TOKEN),
+        ],
+        green_distrusted: true,
+        ..TlsSpec::default()
+    });
+    // Only an override reaches a green that is held; it gets Envoy's 503.
+    let forced = [
+        ("x-session-id", "tls-live"),
+        ("x-relay-env", "green"),
+        ("x-relay-override-token", TOKEN),
+    ];
+    for _ in 0..3 {
+        let resp = Http::fresh_connections(&stack.envoy.url()).post(
+            "/v1/chat/completions",
+            &forced,
+            CHAT_BODY,
+        );
+        assert_eq!(resp.status, 503, "{}", resp.body);
+        assert!(
+            resp.body.contains("remote connection failure"),
+            "{}",
+            resp.body
+        );
+    }
+    let counted = poll_until(Duration::from_secs(3), || {
+        stat(&stack.envoy, "bluegreen.green.tls_failures").filter(|n| *n >= 3)
+    });
+    assert_eq!(counted, Some(3), "tls_failures not counted");
+    assert_eq!(stat(&stack.envoy, "bluegreen.blue.tls_failures"), None);
+    let logged = log_lines(&stack.envoy, "TLS with green's relay failed");
+    assert!(!logged.is_empty(), "no TLS failure logged");
+    assert!(
+        logged
+            .iter()
+            .all(|l| l.contains("CERTIFICATE_VERIFY_FAILED")),
+        "{logged:?}"
+    );
+    // One line per worker at most, however many requests failed.
+    assert!(logged.len() <= 2, "{logged:?}");
+    // The probe's view stays what Envoy lets it see.
+    let status = status_everywhere(
+        &stack.envoy,
+        "green unhealthy",
+        Duration::from_secs(10),
+        |s| s["environments"]["green"]["health"] == "unhealthy",
+    );
+    assert_eq!(
+        status["environments"]["green"]["last_failure"],
+        "connection failed on /v1/models"
+    );
 }

@@ -2,7 +2,9 @@
 //! environment in VM memory (hot path: an add), and the timer adds the counts to the shared
 //! per-interval record the prober judges (`health::passive`).
 
-use log::debug;
+use std::cell::Cell;
+
+use log::{debug, warn};
 
 use super::api::{Host, Map};
 use super::vm::Vm;
@@ -33,12 +35,47 @@ pub fn count<H: Host>(vm: &Vm<H>, env: Environment, status: Option<u32>, headers
                 counts.relay_errors += 1;
             } else {
                 counts.envoy_errors += 1;
+                note_tls_failure(vm, env);
             }
         }
         Some(500..=599) => counts.relay_errors += 1,
         _ => {}
     }
     vm.passive_pending.set(pending);
+}
+
+thread_local! {
+    /// Per environment, whether this VM has logged a TLS failure's reason yet (a VM runs on one
+    /// thread): one line per worker says why, the counter says how often.
+    static TLS_FAILURE_LOGGED: Cell<[bool; 2]> = const { Cell::new([false; 2]) };
+}
+
+/// Envoy's 503 for a failed upstream connection says only "remote connection failure"; the
+/// stream's `upstream.transport_failure_reason` says why. A TLS failure (a certificate that does
+/// not validate, a name that does not match) is counted as `bluegreen.<env>.tls_failures` and
+/// its reason logged, so it can be told from a relay that is down. Probes cannot do this: an
+/// http call's callback has no stream info (every upstream property reads as absent there).
+fn note_tls_failure<H: Host>(vm: &Vm<H>, env: Environment) {
+    let reason = vm
+        .host
+        .property(&["upstream", "transport_failure_reason"])
+        .ok()
+        .flatten();
+    let Some(reason) = reason.filter(|r| r.starts_with(b"TLS_error")) else {
+        return;
+    };
+    let name = format!("bluegreen.{}.tls_failures", env.as_str());
+    vm.metrics.borrow_mut().increment_named(&vm.host, &name, 1);
+    let mut logged = TLS_FAILURE_LOGGED.get();
+    if let Some(done) = logged.get_mut(env.index()).filter(|done| !**done) {
+        *done = true;
+        TLS_FAILURE_LOGGED.set(logged);
+        warn!(
+            "TLS with {}'s relay failed (counted in {name}): {}",
+            env.as_str(),
+            String::from_utf8_lossy(&reason)
+        );
+    }
 }
 
 /// On the timer: this VM's counts into the shared record of the current interval.
