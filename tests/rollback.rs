@@ -1,4 +1,4 @@
-//! Automatic rollback (issue 3): a candidate whose real responses fail is tripped once the
+//! Automatic rollback: a candidate whose real responses fail is tripped once the
 //! shared window holds `min_requests` at `max_error_rate`, gets no traffic during the cooldown,
 //! and comes back only after the cooldown and a passing probe. Real Envoy (2 workers), real wasm.
 
