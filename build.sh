@@ -42,7 +42,7 @@ setup_envoy() {
 setup() {
   setup_rust
   setup_envoy
-  install_apt docker-compose binaryen
+  install_apt docker-compose binaryen prometheus
 }
 
 build() {

@@ -1,4 +1,4 @@
-//! Failover (issue 3): a failing candidate is taken out and put back on exactly its bucket-rule
+//! Failover: a failing candidate is taken out and put back on exactly its bucket-rule
 //! sessions; a failing active environment sends everything to a healthy candidate; with both
 //! down the configured weights apply (fail static). Real Envoy (2 workers), real wasm.
 

@@ -1,4 +1,4 @@
-//! Health checks (issue 3): a candidate gets traffic only once a probe has passed, and then
+//! Health checks: a candidate gets traffic only once a probe has passed, and then
 //! exactly its bucket-rule share; state changes are logged once, not once per probe.
 //! Real Envoy (2 workers), real wasm, mock relays with injected failures.
 

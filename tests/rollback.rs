@@ -1,4 +1,4 @@
-//! Automatic rollback (issue 3): a candidate whose real responses fail is tripped once the
+//! Automatic rollback: a candidate whose real responses fail is tripped once the
 //! shared window holds `min_requests` at `max_error_rate`, gets no traffic during the cooldown,
 //! and comes back only after the cooldown and a passing probe. Real Envoy (2 workers), real wasm.
 
@@ -124,7 +124,13 @@ fn assert_all(stack: &Stack, ids: &[String], want: impl Fn(&str) -> &'static str
 
 #[test]
 fn failing_green_is_tripped_and_held_out() {
-    let stack = start_with_relays(&rollback_config(600_000, 2), &[], &["--chat-status", "500"]);
+    // A high unhealthy_threshold: green's real 500s also fail its passive health rounds, which
+    // would take it out before the 20th request could trip it; this test is about the trip.
+    let stack = start_with_relays(
+        &rollback_config(600_000, 100),
+        &[],
+        &["--chat-status", "500"],
+    );
     let mut rng = Rng::new();
     let status = trip_green(&stack, &mut rng);
     let trip = &status["environments"]["green"]["tripped"];
