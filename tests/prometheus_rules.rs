@@ -228,9 +228,10 @@ fn rules_test_covers_every_rule_and_a_silent_case_per_alert() {
 // The bootstraps' stats_config
 // ---------------------------------------------------------------------------------------------
 
-const BOOTSTRAPS: [&str; 4] = [
+const BOOTSTRAPS: [&str; 5] = [
     "envoy/templates/static.yaml",
     "envoy/templates/ecds.yaml",
+    "envoy/templates/tls.yaml",
     "docker/envoy.yaml",
     "envoy/holysheep-example.yaml",
 ];
