@@ -2,6 +2,7 @@
 //! ECDS from a watched file. Each change is validated with the filter's own `Config::parse`,
 //! published atomically, and confirmed on the running filter's status endpoint.
 
+mod catalog_check;
 mod check;
 mod istio;
 mod live;
@@ -60,6 +61,9 @@ enum Command {
         /// Check the configuration only, not the running filter.
         #[arg(long)]
         offline: bool,
+        /// Accept that the candidate lacks MODEL although it carried live traffic (repeatable).
+        #[arg(long = "allow-missing", value_name = "MODEL")]
+        allow_missing: Vec<String>,
     },
     /// Give the candidate PCT % of the traffic (0.01 to 100, two decimals at most) and the
     /// active environment the rest.
@@ -124,7 +128,11 @@ type Outcome = Result<(), Failure>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Validate { file, offline } => validate(&cli, file.as_deref(), *offline),
+        Command::Validate {
+            file,
+            offline,
+            allow_missing,
+        } => validate(&cli, file.as_deref(), *offline, allow_missing),
         Command::Canary { pct, force } => change(&cli, Step::Canary(*pct), *force),
         Command::Promote { force } => change(&cli, Step::Promote, *force),
         Command::Rollback => change(&cli, Step::Rollback, true),
@@ -168,7 +176,7 @@ fn live(cli: &Cli) -> Result<Live, Failure> {
     Ok(Live::new(url, cli.timeout))
 }
 
-fn validate(cli: &Cli, file: Option<&Path>, offline: bool) -> Outcome {
+fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[String]) -> Outcome {
     let path = match file {
         Some(path) => path,
         None => config_path(cli)?,
@@ -222,17 +230,22 @@ fn validate(cli: &Cli, file: Option<&Path>, offline: bool) -> Outcome {
         );
     }
     let candidate = active.other();
-    match traffic_blocker(status, candidate) {
-        None => {
-            println!("{} (the candidate) could get traffic", candidate.as_str());
-            Ok(())
-        }
-        Some(why) => Err(format!(
-            "{} (the candidate) could not get traffic now: {why}",
-            candidate.as_str()
-        )
-        .into()),
+    let catalog = catalog_check::run(live.url(), cli.timeout, candidate, allow_missing)?;
+    for note in &catalog.notes {
+        println!("{note}");
     }
+    let mut refusals: Vec<String> = traffic_blocker(status, candidate).into_iter().collect();
+    refusals.extend(catalog.refusals);
+    if refusals.is_empty() {
+        println!("{} (the candidate) could get traffic", candidate.as_str());
+        return Ok(());
+    }
+    Err(format!(
+        "{} (the candidate) could not get traffic now: {}",
+        candidate.as_str(),
+        refusals.join("; ")
+    )
+    .into())
 }
 
 fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
