@@ -51,7 +51,10 @@ fn chats(stack: &EcdsStack, counts: &[(&str, usize)]) {
 }
 
 fn status(stack: &EcdsStack) -> Value {
-    let resp = stack.envoy.client().get(&bluegreen_relay::config::defaults::status_path(), &[]);
+    let resp = stack
+        .envoy
+        .client()
+        .get(&bluegreen_relay::config::defaults::status_path(), &[]);
     serde_json::from_str(&resp.body).unwrap()
 }
 
@@ -83,7 +86,8 @@ fn validate_refuses_a_candidate_lacking_a_model_with_traffic_unless_allowed() {
         "{run}"
     );
     assert!(
-        run.stdout.contains("green (the candidate) could get traffic"),
+        run.stdout
+            .contains("green (the candidate) could get traffic"),
         "{run}"
     );
 }
