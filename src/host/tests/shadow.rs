@@ -93,6 +93,16 @@ fn a_shadowed_request_reaches_the_candidate_from_the_root_context() {
     worker.vm.flush();
     assert_eq!(envoy.stat("bluegreen.green.shadow.responses_5xx"), Some(1));
     assert_eq!(envoy.stat("bluegreen.blue.shadow.responses_2xx"), Some(1));
+    worker.send(&[(":method", "GET"), (":path", "/relay/status")]);
+    let status = worker.host.answer().unwrap().json();
+    let green = &status["environments"]["green"]["shadow"];
+    assert_eq!(green["answers"], "copies", "{status:#}");
+    assert_eq!(green["responses"]["5xx"], 1, "{status:#}");
+    assert_eq!(green["latency_ms"]["p95"], 1250, "{status:#}");
+    let blue = &status["environments"]["blue"]["shadow"];
+    assert_eq!(blue["answers"], "originals", "{status:#}");
+    assert_eq!(blue["responses"]["2xx"], 1, "{status:#}");
+    assert_eq!(status["environments"]["green"]["requests"], 0, "{status:#}");
     // Live counters saw one request, blue's, and nothing of the copy.
     assert_eq!(envoy.stat("bluegreen.green.requests").unwrap_or(0), 0);
     assert_eq!(envoy.stat("bluegreen.blue.requests"), Some(1));
