@@ -9,6 +9,8 @@ mod live;
 mod percent;
 mod plan;
 mod resource;
+mod shadow_check;
+mod shadow_cmd;
 mod state;
 mod table;
 
@@ -74,6 +76,12 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy PCT % (0 to 100; 0 turns it off) of the active environment's completion requests
+    /// to the candidate; the copies' answers are compared, never returned to clients.
+    Shadow {
+        #[arg(value_name = "PCT", value_parser = shadow_cmd::parse)]
+        pct: u32,
+    },
     /// The candidate takes 100 % and becomes the active environment.
     Promote {
         /// Publish even if the candidate is unhealthy or tripped.
@@ -135,6 +143,7 @@ fn main() -> ExitCode {
         } => validate(&cli, file.as_deref(), *offline, allow_missing),
         Command::Canary { pct, force } => change(&cli, Step::Canary(*pct), *force),
         Command::Promote { force } => change(&cli, Step::Promote, *force),
+        Command::Shadow { pct } => shadow(&cli, *pct),
         Command::Rollback => change(&cli, Step::Rollback, true),
         Command::Status { json } => status(&cli, *json),
         Command::Render { wasm_url, .. } => render(&cli, wasm_url),
@@ -236,6 +245,7 @@ fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[Stri
     }
     let mut refusals: Vec<String> = traffic_blocker(status, candidate).into_iter().collect();
     refusals.extend(catalog.refusals);
+    refusals.extend(shadow_check::refusals(status, candidate));
     if refusals.is_empty() {
         println!("{} (the candidate) could get traffic", candidate.as_str());
         return Ok(());
@@ -283,7 +293,10 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
         };
         let status = live.as_ref().map(Live::fetch);
         let blocker = match status.unwrap_or_else(|| Err("no status endpoint".into())) {
-            Ok(snapshot) => traffic_blocker(&snapshot.status, target),
+            Ok(snapshot) => traffic_blocker(&snapshot.status, target).or_else(|| {
+                let found = shadow_check::refusals(&snapshot.status, target);
+                (!found.is_empty()).then(|| found.join("; "))
+            }),
             Err(e) => Some(e),
         };
         if let Some(why) = blocker {
@@ -352,6 +365,11 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
     }
 }
 
+fn shadow(cli: &Cli, pct: u32) -> Outcome {
+    let path = config_path(cli)?;
+    shadow_cmd::publish(path, live(cli).ok(), pct, now_ms(), cli.timeout).map_err(Failure::from)
+}
+
 fn status(cli: &Cli, as_json: bool) -> Outcome {
     let live = live(cli)?;
     let snapshot = live.fetch()?;
@@ -373,6 +391,9 @@ fn status(cli: &Cli, as_json: bool) -> Outcome {
     }
     if !as_json {
         print!("{}", table::render(&snapshot.status, &local));
+        if let Some(line) = shadow_check::describe(&snapshot.status) {
+            println!("{line}");
+        }
         return Ok(());
     }
     let mut out = snapshot.status;
