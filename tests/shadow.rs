@@ -187,12 +187,28 @@ fn green_failing_copies_is_counted_and_canary_refuses_it() {
     );
     stack.relayctl(&["canary", "10", "--force"]).assert_ok();
 
+    // After the reloads, blue's sessions are still shadowed (green's canary sessions are not).
+    let on_blue: Vec<String> = (0..)
+        .map(|i| format!("reloaded-{i}"))
+        .filter(|id| stack::expected_env(id, 1000) == "blue")
+        .take(3)
+        .collect();
+    let before = copies(&stack).len();
+    for id in &on_blue {
+        let resp = http.post("/v1/chat/completions", &[("x-session-id", id)], CHAT_BODY);
+        assert_eq!(resp.header("x-relay-environment"), Some("blue"));
+    }
+    poll_until(SETTLE, || {
+        (copies(&stack).len() == before + 3).then_some(())
+    })
+    .unwrap_or_else(|| panic!("{} copies after the reload", copies(&stack).len() - before));
+
     // `relayctl shadow 0` turns it off.
     stack.relayctl(&["shadow", "0"]).assert_ok();
     let before = copies(&stack).len();
     http.post(
         "/v1/chat/completions",
-        &[("x-session-id", "after")],
+        &[("x-session-id", &on_blue[0])],
         CHAT_BODY,
     );
     std::thread::sleep(Duration::from_millis(500));

@@ -157,7 +157,7 @@ impl<H: Host> Root<H> {
                 runtime,
                 prober,
                 config_version,
-                ..
+                shadow,
             } => {
                 vm.flush();
                 let now = vm.now_ms();
@@ -167,6 +167,9 @@ impl<H: Host> Root<H> {
                 passive::flush(vm, &runtime.config, now);
                 prober.tick(vm, runtime, now, is_current);
                 routing_state::refresh(vm, runtime, now, is_current);
+                if is_current && runtime.config.shadow.is_some() {
+                    shadow.tick(vm, &runtime.config);
+                }
             }
             Role::Unconfigured | Role::RouteAfterBody => {}
         }

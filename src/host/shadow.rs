@@ -64,6 +64,16 @@ impl ShadowSender {
         }
     }
 
+    /// Envoy calls `on_queue_ready` of the last root context that registered the queue, and
+    /// that one may be gone (a configuration validated and dropped, a drained reload): every
+    /// current root context registers again on its timer, and sends what waits.
+    pub fn tick<H: Host>(&mut self, vm: &Vm<H>, config: &Config) {
+        ShadowSender::register(vm);
+        if let Some(queue) = vm.shadow_queue.get() {
+            self.on_queue_ready(vm, config, queue);
+        }
+    }
+
     /// Sends the copies waiting in the queue.
     pub fn on_queue_ready<H: Host>(&mut self, vm: &Vm<H>, config: &Config, queue_id: u32) {
         for _ in 0..MAX_PER_WAKE {

@@ -164,3 +164,42 @@ fn large_bodies_other_requests_and_unpicked_sessions_are_not_shadowed() {
         .count();
     assert!((10..=30).contains(&picked), "{picked}");
 }
+
+#[test]
+fn a_body_held_for_the_model_check_is_copied_whole_and_a_left_copy_goes_on_the_tick() {
+    let envoy = FakeEnvoy::new(4_000_000);
+    let mut config = shadowing(100, 20, 1024);
+    config["enforce_models"] = json!(true);
+    config["models"] = json!({"gpt-4.1": {"provider": "openai", "max_tokens": 1000,
+                                          "supports_streaming": true}});
+    let mut worker = Worker::new(&envoy, &config);
+    let headers = chat("held");
+    worker.host.request(&as_refs(&headers));
+    let mut stream = worker.stream();
+    assert_eq!(stream.on_request_headers(false), Flow::Continue);
+    // Envoy's buffer grows while the stream pauses; the last callback sees all of it.
+    worker.host.exchange.borrow_mut().request_body = BODY.to_vec();
+    assert_eq!(stream.on_request_body(10, false), Flow::Pause);
+    assert_eq!(stream.on_request_body(BODY.len(), true), Flow::Continue);
+    assert_eq!(envoy.queued("bluegreen.shadow"), 1);
+    envoy.take_ready_queues();
+    // The root context that registered last is gone: the timer of a current one sends it.
+    worker.tick();
+    let calls = envoy.take_calls();
+    let copy = calls
+        .iter()
+        .find(|call| call.header("x-relay-shadow") == Some("1"))
+        .expect("the copy was sent on the tick");
+    assert_eq!(copy.body, BODY);
+    assert_eq!(envoy.queued("bluegreen.shadow"), 0);
+
+    // A refused request is not copied.
+    worker.host.request(&as_refs(&headers));
+    let mut stream = worker.stream();
+    stream.on_request_headers(false);
+    let unknown = br#"{"model":"nope","messages":[]}"#;
+    worker.host.exchange.borrow_mut().request_body = unknown.to_vec();
+    stream.on_request_body(unknown.len(), true);
+    assert!(worker.host.answer().is_some(), "refused");
+    assert_eq!(envoy.queued("bluegreen.shadow"), 0);
+}
