@@ -142,9 +142,12 @@ impl<H: Host> RelayStream<H> {
         end_of_stream: bool,
         held: bool,
     ) {
-        if self.state == RouteState::Local {
+        match self.state {
             // Refused: the request went nowhere, so neither does its copy.
-            self.shadow = None;
+            RouteState::Local => self.shadow = None,
+            // A pinned model sent it to the candidate itself: nothing to compare.
+            RouteState::Moved(env) if env != runtime.config.active => self.shadow = None,
+            _ => {}
         }
         let Some(capture) = &mut self.shadow else {
             return;
