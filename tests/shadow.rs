@@ -138,6 +138,27 @@ fn copies_reach_green_with_its_key_and_clients_get_blues_answer_without_waiting(
         green["shadow"]["completion_tokens_per_request"].is_f64(),
         "{seen:#}"
     );
+
+    // A streaming request is copied as it is; green's event stream is read whole, with usage.
+    stack.green.set_config(&json!({"first_byte_delay_ms": 0}));
+    let streaming = r#"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#;
+    let resp = http.post(
+        "/v1/chat/completions",
+        &[("x-session-id", "copy-stream")],
+        streaming,
+    );
+    assert_eq!(resp.status, 200);
+    assert!(resp.body.contains("data: [DONE]"), "{}", resp.body);
+    let seen = poll_until(SETTLE, || {
+        let s = status(&stack);
+        (s["environments"]["green"]["shadow"]["responses"]["2xx"] == json!(6)).then_some(s)
+    })
+    .unwrap_or_else(|| panic!("the streamed copy was never counted: {:#}", status(&stack)));
+    assert!(copies(&stack).iter().any(|c| c.body == streaming));
+    let shadow = &seen["environments"]["green"]["shadow"];
+    let tokens = shadow["completion_tokens_per_request"].as_f64().unwrap();
+    assert!(tokens > 0.0, "{seen:#}");
+    assert_eq!(seen["environments"]["green"]["usage"]["requests"], json!(0));
 }
 
 #[test]
