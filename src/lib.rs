@@ -13,4 +13,5 @@ pub mod host;
 pub mod record;
 pub mod routing;
 pub mod secret;
+pub mod shadow;
 pub mod status;

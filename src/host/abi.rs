@@ -88,6 +88,17 @@ extern "C" {
         timeout_ms: u32,
         return_token: *mut u32,
     ) -> u32;
+    fn proxy_register_shared_queue(
+        name_data: *const u8,
+        name_size: usize,
+        return_queue_id: *mut u32,
+    ) -> u32;
+    fn proxy_enqueue_shared_queue(queue_id: u32, value_data: *const u8, value_size: usize) -> u32;
+    fn proxy_dequeue_shared_queue(
+        queue_id: u32,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> u32;
     fn proxy_define_metric(
         metric_type: u32,
         name_data: *const u8,
@@ -287,6 +298,26 @@ impl Host for AbiHost {
             )
         })?;
         Ok(token)
+    }
+
+    fn register_shared_queue(&self, name: &str) -> HostResult<u32> {
+        let mut id = 0;
+        // SAFETY: a live slice the host copies; a pointer to a live u32 it writes.
+        check(unsafe { proxy_register_shared_queue(name.as_ptr(), name.len(), &mut id) })?;
+        Ok(id)
+    }
+
+    fn enqueue_shared_queue(&self, queue_id: u32, value: &[u8]) -> HostResult<()> {
+        // SAFETY: a live slice the host copies.
+        check(unsafe { proxy_enqueue_shared_queue(queue_id, value.as_ptr(), value.len()) })
+    }
+
+    fn dequeue_shared_queue(&self, queue_id: u32) -> HostResult<Option<Vec<u8>>> {
+        // SAFETY: out-pointers as above.
+        match returned(|data, size| unsafe { proxy_dequeue_shared_queue(queue_id, data, size) }) {
+            Err(HostError::Empty) => Ok(None),
+            other => other,
+        }
     }
 
     fn define_metric(&self, kind: MetricKind, name: &str) -> HostResult<u32> {

@@ -17,7 +17,7 @@ use crate::ai::body_check::{
     check_body, is_completion_path, too_large, Refusal, BODY_CHECK_HEADER,
 };
 use crate::ai::meter::{cost_pico, Answered, OTHER};
-use crate::ai::usage::{from_json_body, Seen, SseUsage};
+use crate::ai::usage::{from_json_body, Seen, SseUsage, Usage};
 use crate::config::ModelsConfig;
 use crate::environment::Environment;
 use crate::routing::Headers;
@@ -73,6 +73,8 @@ pub struct AiStream {
     /// The environment that served the answer.
     served_by: Option<Environment>,
     answer: Answer,
+    /// Usage and cost (pico-USD) of the answer, once counted with usage.
+    counted: Option<(Usage, u64)>,
 }
 
 impl AiStream {
@@ -170,6 +172,22 @@ impl AiStream {
                 }
             }
         }
+    }
+
+    /// Whether the stream holds the request body in Envoy's buffer until its end.
+    pub fn holds_body(&self) -> bool {
+        self.reading_body
+    }
+
+    /// The catalog model the request body named.
+    pub fn model_name<'a>(&self, models: &'a ModelsConfig) -> Option<&'a str> {
+        let spec = models.catalog.by_index(self.model?)?;
+        Some(spec.name.as_str())
+    }
+
+    /// The answer's usage and cost, when it was counted with usage.
+    pub fn counted(&self) -> Option<(Usage, u64)> {
+        self.counted
     }
 
     /// Whether `on_response_headers` will look at more than `:status`.
@@ -295,14 +313,16 @@ impl AiStream {
                     .map(|(_, spec)| spec)
             });
         let usage = seen.usage;
+        let cost = spec
+            .and_then(|spec| spec.price)
+            .map(|price| cost_pico(&price, usage.unwrap_or_default()));
+        self.counted = usage.map(|usage| (usage, cost.unwrap_or(0)));
         vm.usage.borrow_mut().count(Answered {
             env,
             model: spec.map_or(OTHER, |spec| spec.name.as_str()),
             stat: spec.map_or(OTHER, |spec| spec.stat_name.as_str()),
             usage,
-            cost_pico: spec
-                .and_then(|spec| spec.price)
-                .map(|price| cost_pico(&price, usage.unwrap_or_default())),
+            cost_pico: cost,
         });
     }
 }

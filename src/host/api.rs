@@ -117,6 +117,12 @@ pub trait Host {
         body: &[u8],
         timeout_ms: u32,
     ) -> HostResult<u32>;
+    /// Registers this root context as the receiver of the named queue (`on_queue_ready`); the
+    /// last context to register one name receives it. The id is the same in every VM.
+    fn register_shared_queue(&self, name: &str) -> HostResult<u32>;
+    fn enqueue_shared_queue(&self, queue_id: u32, value: &[u8]) -> HostResult<()>;
+    /// The oldest value of the queue; `None` when it is empty.
+    fn dequeue_shared_queue(&self, queue_id: u32) -> HostResult<Option<Vec<u8>>>;
     fn define_metric(&self, kind: MetricKind, name: &str) -> HostResult<u32>;
     fn increment_metric(&self, id: u32, delta: i64) -> HostResult<()>;
     fn record_metric(&self, id: u32, value: u64) -> HostResult<()>;

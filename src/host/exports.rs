@@ -133,6 +133,11 @@ pub extern "C" fn proxy_on_http_call_response(
 }
 
 #[no_mangle]
+pub extern "C" fn proxy_on_queue_ready(context_id: u32, queue_id: u32) {
+    with_root(context_id, (), |root| root.on_queue_ready(queue_id));
+}
+
+#[no_mangle]
 pub extern "C" fn proxy_on_request_headers(
     context_id: u32,
     _num_headers: usize,

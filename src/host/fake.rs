@@ -4,7 +4,7 @@
 //! It can refuse calls with any status, to prove the filter never traps on one.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Once;
 
@@ -59,6 +59,11 @@ pub struct FakeEnvoy {
     stats: RefCell<Vec<(String, MetricKind, u64)>>,
     next_token: Cell<u32>,
     pub calls: RefCell<Vec<Call>>,
+    /// Shared queues by name (the id is the index + 1) and their values.
+    queues: RefCell<Vec<(String, VecDeque<Vec<u8>>)>>,
+    /// Queue ids enqueued to since the last `take_ready_queues`: Envoy would call
+    /// `on_queue_ready` of the registered root context for each.
+    ready: RefCell<Vec<u32>>,
 }
 
 impl FakeEnvoy {
@@ -93,6 +98,22 @@ impl FakeEnvoy {
         let mut store = self.shared.borrow_mut();
         let cas = store.get(key).map_or(1, |(_, cas)| cas + 1);
         store.insert(key.to_string(), (value.to_vec(), cas));
+    }
+
+    /// The ids of queues that got a value since the last call (each once).
+    pub fn take_ready_queues(&self) -> Vec<u32> {
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
+        ready.dedup();
+        ready
+    }
+
+    /// Values waiting in the named queue.
+    pub fn queued(&self, name: &str) -> usize {
+        self.queues
+            .borrow()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, values)| values.len())
     }
 
     /// Takes the requests sent since the last call.
@@ -364,6 +385,36 @@ impl Host for FakeHost {
             timeout_ms,
         });
         Ok(token)
+    }
+
+    fn register_shared_queue(&self, name: &str) -> HostResult<u32> {
+        self.check("register_shared_queue")?;
+        let mut queues = self.envoy.queues.borrow_mut();
+        if let Some(at) = queues.iter().position(|(n, _)| n == name) {
+            return Ok(at as u32 + 1);
+        }
+        queues.push((name.to_string(), VecDeque::new()));
+        Ok(queues.len() as u32)
+    }
+
+    fn enqueue_shared_queue(&self, queue_id: u32, value: &[u8]) -> HostResult<()> {
+        self.check("enqueue_shared_queue")?;
+        let mut queues = self.envoy.queues.borrow_mut();
+        let (_, values) = queues
+            .get_mut((queue_id as usize).wrapping_sub(1))
+            .ok_or(HostError::NotFound)?;
+        values.push_back(value.to_vec());
+        self.envoy.ready.borrow_mut().push(queue_id);
+        Ok(())
+    }
+
+    fn dequeue_shared_queue(&self, queue_id: u32) -> HostResult<Option<Vec<u8>>> {
+        self.check("dequeue_shared_queue")?;
+        let mut queues = self.envoy.queues.borrow_mut();
+        let (_, values) = queues
+            .get_mut((queue_id as usize).wrapping_sub(1))
+            .ok_or(HostError::NotFound)?;
+        Ok(values.pop_front())
     }
 
     fn define_metric(&self, kind: MetricKind, name: &str) -> HostResult<u32> {

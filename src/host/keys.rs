@@ -33,3 +33,13 @@ pub fn rollback(env: Environment, cluster: &str) -> String {
 pub fn authorization(env: Environment) -> String {
     format!("bluegreen.authorization.{}", env.as_str())
 }
+
+/// The proxy-wasm shared queue that carries shadow copies from the streams to a root context.
+pub const SHADOW_QUEUE: &str = "bluegreen.shadow";
+/// Shadow copies admitted in the current second, all workers (`shadow::rate::RateWindow`).
+pub const SHADOW_RATE: &str = "bluegreen.shadow.rate";
+
+/// The candidate's and the active environment's answers to the requests shadowed to `env`.
+pub fn shadow(env: Environment, cluster: &str) -> String {
+    format!("bluegreen.shadow.{}.{cluster}", env.as_str())
+}

@@ -24,6 +24,8 @@ mod route;
 mod route_after_body;
 mod routing_state;
 mod runtime;
+mod shadow;
+mod shadow_capture;
 mod shared;
 mod status_endpoint;
 mod stream;

@@ -11,6 +11,7 @@ use super::api::{Buffer, Host};
 use super::probe::Prober;
 use super::route_after_body::RouteAfterBody;
 use super::runtime::Runtime;
+use super::shadow::ShadowSender;
 use super::stream::RelayStream;
 use super::upstream::{self, UpstreamStream};
 use super::vm::Vm;
@@ -31,10 +32,12 @@ enum Role {
     /// The HTTP filter in the listener: routing, keys, status, probes.
     Relay {
         runtime: Rc<Runtime>,
-        prober: Prober,
+        prober: Box<Prober>,
         /// fnv1a64 of the configuration bytes: a root context whose version is not the one
         /// last published in shared data is stale (draining after a reload) and must not probe.
         config_version: u64,
+        /// Shadow copies this root context sent and awaits.
+        shadow: Box<ShadowSender>,
     },
     /// The upstream filter of a failover cluster: a fixed environment, or each attempt's host
     /// metadata.
@@ -127,10 +130,14 @@ impl<H: Host> Root<H> {
         // Not announced here: a bootstrap default config and the published one load within
         // milliseconds of each other; the next tick reports the mode once.
         routing_state::refresh(vm, &runtime, now, false);
+        if runtime.config.shadow.is_some() {
+            ShadowSender::register(vm);
+        }
         self.role = Role::Relay {
             runtime: Rc::new(runtime),
-            prober: Prober::new(owner, config_version),
+            prober: Box::new(Prober::new(owner, config_version)),
             config_version,
+            shadow: Box::default(),
         };
         self.start_timer();
         true
@@ -150,6 +157,7 @@ impl<H: Host> Root<H> {
                 runtime,
                 prober,
                 config_version,
+                shadow,
             } => {
                 vm.flush();
                 let now = vm.now_ms();
@@ -159,6 +167,9 @@ impl<H: Host> Root<H> {
                 passive::flush(vm, &runtime.config, now);
                 prober.tick(vm, runtime, now, is_current);
                 routing_state::refresh(vm, runtime, now, is_current);
+                if is_current && runtime.config.shadow.is_some() {
+                    shadow.tick(vm, &runtime.config);
+                }
             }
             Role::Unconfigured | Role::RouteAfterBody => {}
         }
@@ -166,10 +177,25 @@ impl<H: Host> Root<H> {
 
     pub fn on_http_call_response(&mut self, token: u32, body_size: usize) {
         if let Role::Relay {
-            runtime, prober, ..
+            runtime,
+            prober,
+            shadow,
+            ..
         } = &mut self.role
         {
-            prober.on_response(&self.vm, &runtime.config, token, body_size);
+            if !shadow.on_response(&self.vm, &runtime.config, token, body_size) {
+                prober.on_response(&self.vm, &runtime.config, token, body_size);
+            }
+        }
+    }
+
+    /// A stream put shadow copies on the queue this root context registered.
+    pub fn on_queue_ready(&mut self, queue_id: u32) {
+        if let Role::Relay {
+            runtime, shadow, ..
+        } = &mut self.role
+        {
+            shadow.on_queue_ready(&self.vm, &runtime.config, queue_id);
         }
     }
 

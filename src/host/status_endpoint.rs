@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::environment::Environment;
 use crate::record;
 use crate::routing::Headers;
+use crate::shadow::stats::ShadowComparison;
 use crate::status::access::{decide, Access};
 use crate::status::catalog_view::CatalogInput;
 use crate::status::{render, StatusInput};
@@ -64,6 +65,11 @@ pub fn answer<H: Host>(vm: &Vm<H>, runtime: &Runtime, headers: &impl Headers) ->
         shared::set(&vm.host, keys::PROBE_REQUEST, &record::encode(&now));
     }
     let catalog = catalog_input(vm, config, now);
+    let candidate = config.active.other();
+    let shadow: Option<ShadowComparison> = config.shadow.map(|_| {
+        let key = keys::shadow(candidate, &config.environment(candidate).cluster);
+        shared::read(&vm.host, &key).unwrap_or_default()
+    });
     // Read the shared health now rather than at the last tick, so that any worker answers
     // with the verdicts the prober last published.
     routing_state::refresh(vm, runtime, now, false);
@@ -79,6 +85,7 @@ pub fn answer<H: Host>(vm: &Vm<H>, runtime: &Runtime, headers: &impl Headers) ->
         health: &runtime.health.borrow(),
         usage: &usage,
         catalog: &catalog,
+        shadow: shadow.as_ref(),
         loaded_at_ms: runtime.loaded_at_ms,
         now_ms: now,
     });

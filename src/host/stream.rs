@@ -9,6 +9,7 @@ use super::ai_stream::{AiStream, BodyStep, HeadersStep};
 use super::api::{Flow, Host, Map};
 use super::route::{self, Route};
 use super::runtime::Runtime;
+use super::shadow_capture::{self, ShadowCapture};
 use super::status_endpoint;
 use super::vm::Vm;
 use super::{filter_state, local, passive, rollback_window};
@@ -43,6 +44,8 @@ pub struct RelayStream<H: Host> {
     ai: AiStream,
     /// Routed by an accepted override (the answer says so).
     overridden: bool,
+    /// The copy of a shadowed request, until it is sent and the answer counted.
+    shadow: Option<Box<ShadowCapture>>,
 }
 
 impl<H: Host> RelayStream<H> {
@@ -53,6 +56,7 @@ impl<H: Host> RelayStream<H> {
             state: RouteState::Local,
             ai: AiStream::default(),
             overridden: false,
+            shadow: None,
         }
     }
 
@@ -75,8 +79,11 @@ impl<H: Host> RelayStream<H> {
         {
             return status_endpoint::answer(vm, &runtime, &headers);
         }
+        let mut keyless = None;
         let (env, reason) = choose_environment(config, runtime.split.get(), &headers, &mut || {
-            vm.keyless_bucket()
+            let bucket = vm.keyless_bucket();
+            keyless = Some(bucket);
+            bucket
         });
         self.overridden = reason == Reason::Override;
         if !strip_override_headers(vm, config, &headers) {
@@ -103,10 +110,69 @@ impl<H: Host> RelayStream<H> {
             HeadersStep::AwaitBody => self.state = RouteState::AwaitingBody(env),
             HeadersStep::Refuse(refusal) => return self.refuse(env, &refusal),
         }
+        if config.shadow.is_some() {
+            let vm = &*self.vm;
+            self.shadow = shadow_capture::decide(vm, config, &headers, env, reason, keyless)
+                .map(Box::new)
+                .filter(|capture| {
+                    let announced = headers.get("content-length").and_then(|value| {
+                        std::str::from_utf8(value)
+                            .ok()?
+                            .trim()
+                            .parse::<usize>()
+                            .ok()
+                    });
+                    !announced.is_some_and(|length| capture.too_large(length))
+                });
+            if end_of_stream {
+                if let Some(capture) = &mut self.shadow {
+                    capture.send(vm, config, None);
+                }
+            }
+        }
         Flow::Continue
     }
 
+    /// Keeps the shadow copy's body as it passes; sends the copy at the end of a body the
+    /// stream did not refuse.
+    fn shadow_body(
+        &mut self,
+        runtime: &Runtime,
+        body_size: usize,
+        end_of_stream: bool,
+        held: bool,
+    ) {
+        match self.state {
+            // Refused: the request went nowhere, so neither does its copy.
+            RouteState::Local => self.shadow = None,
+            // A pinned model sent it to the candidate itself: nothing to compare.
+            RouteState::Moved(env) if env != runtime.config.active => self.shadow = None,
+            _ => {}
+        }
+        let Some(capture) = &mut self.shadow else {
+            return;
+        };
+        if !capture.on_body(&self.vm, body_size, end_of_stream, held) {
+            self.shadow = None;
+            return;
+        }
+        if end_of_stream {
+            let model = self.ai.model_name(&runtime.config.models);
+            capture.send(&self.vm, &runtime.config, model);
+        }
+    }
+
     pub fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        // Held: the model check pauses the stream until the whole body is in Envoy's buffer.
+        let held = matches!(self.state, RouteState::AwaitingBody(_)) && self.ai.holds_body();
+        let flow = self.route_body(body_size, end_of_stream);
+        if let (Some(runtime), true) = (self.runtime.clone(), self.shadow.is_some()) {
+            self.shadow_body(&runtime, body_size, end_of_stream, held);
+        }
+        flow
+    }
+
+    fn route_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
         let (Some(runtime), RouteState::AwaitingBody(env)) = (self.runtime.clone(), self.state)
         else {
             return Flow::Continue;
@@ -181,6 +247,9 @@ impl<H: Host> RelayStream<H> {
             }
         }
         let status = headers.get(":status").and_then(parse_status);
+        if let Some(capture) = &mut self.shadow {
+            capture.on_response_status(status);
+        }
         self.ai
             .on_response_headers(vm, env, status, &headers, end_of_stream);
         let class = status.and_then(Counter::for_status);
@@ -216,6 +285,9 @@ impl<H: Host> RelayStream<H> {
     pub fn on_log(&mut self) {
         if let Some(runtime) = self.runtime.as_deref() {
             self.ai.finish(&self.vm, &runtime.config.models);
+            if let Some(capture) = self.shadow.take() {
+                capture.finish(&self.vm, &runtime.config, self.ai.counted());
+            }
         }
     }
 

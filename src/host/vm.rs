@@ -27,6 +27,8 @@ pub struct Vm<H: Host> {
     pub passive_pending: Cell<[PassiveCounts; 2]>,
     /// `Bearer <key>` per environment as the relay filter last published it (upstream role).
     pub upstream_keys: RefCell<[Option<String>; 2]>,
+    /// The shared queue that carries shadow copies to a root context, once one registered it.
+    pub shadow_queue: Cell<Option<u32>>,
 }
 
 impl<H: Host> Vm<H> {
@@ -40,6 +42,7 @@ impl<H: Host> Vm<H> {
             rollback_pending: Cell::new((0, 0)),
             passive_pending: Cell::new(Default::default()),
             upstream_keys: RefCell::new([None, None]),
+            shadow_queue: Cell::new(None),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod catalog_view;
 pub mod counters;
 mod number;
 mod render;
+pub mod shadow_view;
 pub mod usage_view;
 mod version;
 

@@ -10,9 +10,11 @@ use crate::health::policy::Mode;
 use crate::health::rollback::Trip;
 use crate::health::{Health, HealthRecord};
 use crate::routing::Split;
+use crate::shadow::stats::ShadowComparison;
 use crate::status::catalog_view::{self, CatalogInput, MissingView, ModelsView};
 use crate::status::counters::Counter;
 use crate::status::number;
+use crate::status::shadow_view::{self, ShadowView};
 use crate::status::usage_view::{self, UsageView};
 
 /// Whole-Envoy counts for one environment.
@@ -61,6 +63,8 @@ pub struct StatusInput<'a> {
     pub usage: &'a [EnvironmentUsage; 2],
     /// Model lists and recent traffic per model.
     pub catalog: &'a CatalogInput,
+    /// Answers to shadowed requests (`None` without a `shadow` block and none recorded).
+    pub shadow: Option<&'a ShadowComparison>,
     pub loaded_at_ms: u64,
     pub now_ms: u64,
 }
@@ -108,6 +112,8 @@ struct EnvironmentView<'a> {
     /// Only for the candidate.
     #[serde(skip_serializing_if = "Option::is_none")]
     missing_models: Option<Vec<MissingView<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow: Option<ShadowView>,
 }
 
 #[derive(Serialize)]
@@ -202,6 +208,13 @@ fn environment<'a>(input: &StatusInput<'a>, env: Environment) -> EnvironmentView
         models: catalog_view::models(&input.catalog.catalogs[env.index()]),
         missing_models: (env != input.config.active).then(|| {
             catalog_view::missing(input.catalog, env.index(), input.config.active.index())
+        }),
+        shadow: input.shadow.map(|comparison| {
+            if env == input.config.active {
+                shadow_view::view(&comparison.active, false)
+            } else {
+                shadow_view::view(&comparison.candidate, true)
+            }
         }),
     }
 }

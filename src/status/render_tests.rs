@@ -25,6 +25,7 @@ fn renders_counts_and_ratio_without_keys() {
         health: &HealthView::default(),
         usage: &Default::default(),
         catalog: &Default::default(),
+        shadow: None,
         loaded_at_ms: 1_764_072_000_000,
         now_ms: 1_764_072_001_000,
     });
@@ -79,6 +80,7 @@ fn renders_health_and_trip() {
         health: &health,
         usage: &Default::default(),
         catalog: &Default::default(),
+        shadow: None,
         loaded_at_ms: 0,
         now_ms: 0,
     });
@@ -117,6 +119,7 @@ fn busy(config: &Config, health: &HealthView, usage: &[EnvironmentUsage; 2]) -> 
         health,
         usage,
         catalog: &Default::default(),
+        shadow: None,
         loaded_at_ms: 1_764_072_000_000,
         now_ms: 1_795_609_384_567,
     })

@@ -5,6 +5,7 @@ mod access;
 mod hostile;
 mod passive;
 mod prober;
+mod shadow;
 mod stream;
 mod tick;
 mod upstream;

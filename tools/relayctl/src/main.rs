@@ -2,12 +2,15 @@
 //! ECDS from a watched file. Each change is validated with the filter's own `Config::parse`,
 //! published atomically, and confirmed on the running filter's status endpoint.
 
+mod catalog_check;
 mod check;
 mod istio;
 mod live;
 mod percent;
 mod plan;
 mod resource;
+mod shadow_check;
+mod shadow_cmd;
 mod state;
 mod table;
 
@@ -60,6 +63,9 @@ enum Command {
         /// Check the configuration only, not the running filter.
         #[arg(long)]
         offline: bool,
+        /// Accept that the candidate lacks MODEL although it carried live traffic (repeatable).
+        #[arg(long = "allow-missing", value_name = "MODEL")]
+        allow_missing: Vec<String>,
     },
     /// Give the candidate PCT % of the traffic (0.01 to 100, two decimals at most) and the
     /// active environment the rest.
@@ -69,6 +75,12 @@ enum Command {
         /// Publish even if the candidate is unhealthy or tripped.
         #[arg(long)]
         force: bool,
+    },
+    /// Copy PCT % (0 to 100; 0 turns it off) of the active environment's completion requests
+    /// to the candidate; the copies' answers are compared, never returned to clients.
+    Shadow {
+        #[arg(value_name = "PCT", value_parser = shadow_cmd::parse)]
+        pct: u32,
     },
     /// The candidate takes 100 % and becomes the active environment.
     Promote {
@@ -124,9 +136,14 @@ type Outcome = Result<(), Failure>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Validate { file, offline } => validate(&cli, file.as_deref(), *offline),
+        Command::Validate {
+            file,
+            offline,
+            allow_missing,
+        } => validate(&cli, file.as_deref(), *offline, allow_missing),
         Command::Canary { pct, force } => change(&cli, Step::Canary(*pct), *force),
         Command::Promote { force } => change(&cli, Step::Promote, *force),
+        Command::Shadow { pct } => shadow(&cli, *pct),
         Command::Rollback => change(&cli, Step::Rollback, true),
         Command::Status { json } => status(&cli, *json),
         Command::Render { wasm_url, .. } => render(&cli, wasm_url),
@@ -168,7 +185,7 @@ fn live(cli: &Cli) -> Result<Live, Failure> {
     Ok(Live::new(url, cli.timeout))
 }
 
-fn validate(cli: &Cli, file: Option<&Path>, offline: bool) -> Outcome {
+fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[String]) -> Outcome {
     let path = match file {
         Some(path) => path,
         None => config_path(cli)?,
@@ -222,17 +239,23 @@ fn validate(cli: &Cli, file: Option<&Path>, offline: bool) -> Outcome {
         );
     }
     let candidate = active.other();
-    match traffic_blocker(status, candidate) {
-        None => {
-            println!("{} (the candidate) could get traffic", candidate.as_str());
-            Ok(())
-        }
-        Some(why) => Err(format!(
-            "{} (the candidate) could not get traffic now: {why}",
-            candidate.as_str()
-        )
-        .into()),
+    let catalog = catalog_check::run(live.url(), cli.timeout, candidate, allow_missing)?;
+    for note in &catalog.notes {
+        println!("{note}");
     }
+    let mut refusals: Vec<String> = traffic_blocker(status, candidate).into_iter().collect();
+    refusals.extend(catalog.refusals);
+    refusals.extend(shadow_check::refusals(status, candidate));
+    if refusals.is_empty() {
+        println!("{} (the candidate) could get traffic", candidate.as_str());
+        return Ok(());
+    }
+    Err(format!(
+        "{} (the candidate) could not get traffic now: {}",
+        candidate.as_str(),
+        refusals.join("; ")
+    )
+    .into())
 }
 
 fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
@@ -270,7 +293,10 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
         };
         let status = live.as_ref().map(Live::fetch);
         let blocker = match status.unwrap_or_else(|| Err("no status endpoint".into())) {
-            Ok(snapshot) => traffic_blocker(&snapshot.status, target),
+            Ok(snapshot) => traffic_blocker(&snapshot.status, target).or_else(|| {
+                let found = shadow_check::refusals(&snapshot.status, target);
+                (!found.is_empty()).then(|| found.join("; "))
+            }),
             Err(e) => Some(e),
         };
         if let Some(why) = blocker {
@@ -339,6 +365,11 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
     }
 }
 
+fn shadow(cli: &Cli, pct: u32) -> Outcome {
+    let path = config_path(cli)?;
+    shadow_cmd::publish(path, live(cli).ok(), pct, now_ms(), cli.timeout).map_err(Failure::from)
+}
+
 fn status(cli: &Cli, as_json: bool) -> Outcome {
     let live = live(cli)?;
     let snapshot = live.fetch()?;
@@ -360,6 +391,9 @@ fn status(cli: &Cli, as_json: bool) -> Outcome {
     }
     if !as_json {
         print!("{}", table::render(&snapshot.status, &local));
+        if let Some(line) = shadow_check::describe(&snapshot.status) {
+            println!("{line}");
+        }
         return Ok(());
     }
     let mut out = snapshot.status;
