@@ -54,8 +54,10 @@ for t in "${TARGETS[@]}"; do
     -artifact_prefix="$artifacts/" >"$out" 2>&1
   rc=$?
   set -e
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$out" | tail -1 | cut -d' ' -f2)
+  # `|| true`: a target that crashes on a seed prints no stats, and pipefail must not end the run
+  # before the crash is reported.
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]*' "$out" | tail -1 | cut -d' ' -f2 || true)
   corpus=$(find "$work" -type f | wc -l)
   if [ "$rc" -ne 0 ]; then
     crashed=$((crashed + 1))

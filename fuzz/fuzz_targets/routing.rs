@@ -1,6 +1,6 @@
 //! The routing decision from arbitrary header bytes: `choose_environment` + `routing::bucket`.
 //! Input: two bytes of green weight (basis points), then header values separated by 0xFF for
-//! the override header and two affinity headers. Checks the bucket rule's promises: buckets are
+//! the override header, the override token header and two affinity headers. Checks the bucket rule's promises: buckets are
 //! in range, a key always lands on the same side, and raising green only moves keys to green.
 #![no_main]
 
@@ -53,26 +53,33 @@ fuzz_target!(|data: &[u8]| {
     let green = u32::from(u16::from_le_bytes([data[0], data[1]])) % (BUCKETS + 1);
     let split = Split::from_green_buckets(green);
     let mut values = data[2..].split(|&b| b == 0xff);
-    let headers: Vec<(&str, Option<&[u8]>)> = ["x-relay-env", "x-session-id", "x-request-id"]
-        .into_iter()
-        .map(|name| (name, values.next()))
-        .collect();
+    let names = [
+        "x-relay-env",
+        "x-relay-override-token",
+        "x-session-id",
+        "x-request-id",
+    ];
+    let headers: Vec<(&str, Option<&[u8]>)> =
+        names.into_iter().map(|name| (name, values.next())).collect();
     let read = Listed {
         headers: &headers,
         reads: Cell::new(0),
     };
     let keyless = u32::from(data[0]) * 39 % BUCKETS;
     let (env, reason) = choose_environment(config(), split, &read, &mut || keyless);
-    assert!(read.reads.get() <= 3, "each header is read at most once");
+    assert!(read.reads.get() <= 4, "each header is read at most once");
 
     let value = |i: usize| headers[i].1.unwrap_or_default();
     match reason {
-        Reason::Override => assert_eq!(Environment::from_bytes(value(0)), Some(env)),
+        Reason::Override => {
+            assert_eq!(Environment::from_bytes(value(0)), Some(env));
+            assert_eq!(value(1), b"tok-fuzz", "an override needs the token");
+        }
         Reason::Affinity => {
-            let key = if value(1).is_empty() {
-                value(2)
+            let key = if value(2).is_empty() {
+                value(3)
             } else {
-                value(1)
+                value(2)
             };
             assert!(!key.is_empty());
             let b = bucket(key);
