@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PROF=$BENCH_TARGET/prof
 mkdir -p "$PROF/wasm"
-ALL=(base noclear noxenv nolabel noresp nobodyexports nolog respmap empty)
+ALL=(base withclear noxenv nowrites nolabel noresp respmap pairsonly nobodyexports nolog nodone empty)
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("${ALL[@]}")
 
@@ -49,10 +49,19 @@ def drop_export(fn):
     return ("regex", EXPORTS, r"#\[no_mangle\]\npub extern \"C\" fn " + fn + r"\(.*?\n}\n", "")
 PATCHES = {
     "base": [],
-    # The explicit route-cache clear after the cluster header write.
-    "noclear": [(ROUTE, "    vm.clear_route_cache();\n", "")],
+    # An explicit route-cache clear after the cluster header write (what the filter no longer
+    # does: Envoy's header writes clear it).
+    "withclear": [(ROUTE, "    set(route.cluster_header, route.cluster)\n        && set(",
+                   "    set(route.cluster_header, route.cluster)\n"
+                   "        && host.call_foreign_function(\"clear_route_cache\", &[]).is_ok()\n"
+                   "        && set(")],
     # The request's x-environment write.
-    "noxenv": [(ROUTE, " && set(\"x-environment\", route.env.as_str())", "")],
+    "noxenv": [(ROUTE, "\n        && set(\"x-environment\", route.env.as_str())", "")],
+    # None of the three request-header writes (the router then takes the fallback route).
+    "nowrites": [(ROUTE, "    set(route.cluster_header, route.cluster)\n", "    true || set(route.cluster_header, route.cluster)\n")],
+    # The request headers read, then nothing (the answer then has nothing to do either).
+    "pairsonly": [(STREAM, "        let config = &runtime.config;\n        if headers\n",
+                   EARLY + "        let config = &runtime.config;\n        if headers\n")],
     # The answer's x-relay-environment write (the :status read stays).
     "nolabel": [(STREAM, LABEL, "        let label: Result<(), super::api::HostError> = Ok(());\n")],
     # Everything on the answer: no :status read, no label, no counters.
@@ -63,6 +72,8 @@ PATCHES = {
     # Envoy calls an export only if the module has it: the body callbacks and the log callback.
     "nobodyexports": [drop_export("proxy_on_request_body"), drop_export("proxy_on_response_body")],
     "nolog": [drop_export("proxy_on_log")],
+    # The done callback (a stream has nothing to do there; the root flushes its counters).
+    "nodone": [drop_export("proxy_on_done")],
     "empty": [(STREAM, RESP, RESP + EARLY), (STREAM, REQ, REQ + EARLY)],
 }
 for patch in PATCHES[name]:
