@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PROF=$BENCH_TARGET/prof
 mkdir -p "$PROF/wasm"
-ALL=(base withclear noxenv nowrites nolabel noresp respmap pairsonly nobodyexports nolog nodone empty)
+ALL=(base withclear noxenv nowrites nolabel nostatus noresp respmap pairsonly nobodyexports nolog nodone empty)
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("${ALL[@]}")
 
@@ -64,6 +64,12 @@ PATCHES = {
                    EARLY + "        let config = &runtime.config;\n        if headers\n")],
     # The answer's x-relay-environment write (the :status read stays).
     "nolabel": [(STREAM, LABEL, "        let label: Result<(), super::api::HostError> = Ok(());\n")],
+    # No `:status` read (the answer is then not counted by class; the label stays).
+    "nostatus": [(STREAM, """                value: vm
+                    .host
+                    .header(Map::ResponseHeaders, ":status")
+                    .ok()
+                    .flatten(),""", "                value: None,")],
     # Everything on the answer: no :status read, no label, no counters.
     "noresp": [(STREAM, RESP, RESP + EARLY)],
     # The answer's headers in one map read instead of `:status` alone.
