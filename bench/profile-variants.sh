@@ -5,10 +5,12 @@
 # only the filter itself is recompiled). Then measure them, e.g.
 #   bench/profile-variants.sh
 #   P=target/bench/prof/wasm
-#   bench/callgrind.sh B Bnoclear=$P/noclear.wasm Bnolabel=$P/nolabel.wasm ...
-#   CG_EXTRA_CONFIG=D bench/callgrind.sh D Dnolog=$P/nolog.wasm      (D's configuration)
-# Each change removes one host call or one export from the request path, so the difference to
-# `base` is what that call costs Envoy (instructions per request, whole process).
+#   bench/callgrind.sh B Bwithclear=$P/withclear.wasm Bnolabel=$P/nolabel.wasm ...
+#   CG_EXTRA_CONFIG=D bench/callgrind.sh D Dnodone=$P/nodone.wasm    (D's configuration)
+# (BENCHMARKS.md, "Profile", has the full command and what each variant measured.)
+# Each change removes (or, `withclear`, adds) one host call or one export on the request path,
+# so the difference to `base` is what that call costs Envoy (instructions per request, whole
+# process).
 # The patches are exact string replacements on today's sources: when the code has moved on,
 # the script stops with the text it could not find (update the patch, or drop the variant).
 #   bench/profile-variants.sh [VARIANT...]   (default: all of them, see VARIANTS below)

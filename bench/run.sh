@@ -22,7 +22,7 @@
 # Results: BENCHMARKS.md (section between the bench markers) and .run/bench/.
 #
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=64
-#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, at least 200; or a number,
+#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, 200 to 5000; or a number,
 #     at most 5000: stack load's bound)
 #   BENCH_RATE_SECONDS=8 BENCH_VARIANTS="A F E B C D" BENCH_CONC2=1
 #   BENCH_WASM=<path of the filter .wasm> BENCH_OUT=BENCHMARKS.md
@@ -161,7 +161,7 @@ run_variant() {
   if [ "$RATE" = auto ] && [ "$mode" = c1 ]; then
     RATE=1000
     if [ "$v" = A ] && [ "$sat" != null ]; then
-      RATE=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(max(200, int(s["requests"] / (s["duration_us"] / 1e6) / 4 / 100) * 100))' "$sat")
+      RATE=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(min(5000, max(200, int(s["requests"] / (s["duration_us"] / 1e6) / 4 / 100) * 100)))' "$sat")
     fi
     blog "fixed rate for every variant and round: $RATE req/s"
   fi
