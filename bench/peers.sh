@@ -123,7 +123,11 @@ start_proxy() {
     mkdir -p "$dir"
     local port i
     port=$(free_port)
-    LITELLM_LOG=ERROR pin "$cpus" "$LITELLM_VENV/bin/litellm" --config "$cfg" --host 127.0.0.1 \
+    local pinned=()
+    [ "$cpus" = all ] || pinned=(taskset -c "$cpus")
+    # Started directly (not through a shell function), so that $! is LiteLLM's own pid: its CPU
+    # and RSS are read there, and stopping it stops LiteLLM.
+    LITELLM_LOG=ERROR "${pinned[@]}" "$LITELLM_VENV/bin/litellm" --config "$cfg" --host 127.0.0.1 \
       --port "$port" --num_workers 1 </dev/null >"$dir/litellm.log" 2>&1 &
     PROXY_PID=$!
     STARTED_PIDS+=("$PROXY_PID")
