@@ -135,7 +135,9 @@ def main():
                        f"{num(d, 1)} | {num(per_e, 2)} | {num(per_b, 2)} |")
         out.append("")
     out.append(END)
-    write_section(sys.argv[3], BEGIN, END, "\n".join(out))
+    section = "\n".join(out)
+    write_section(sys.argv[3], BEGIN, END, section)
+    print(section)
 
 
 if __name__ == "__main__":
