@@ -112,3 +112,20 @@ for v in "${VARIANTS[@]}"; do
     *) blog "unknown variant $v (known: ${ALL[*]})"; exit 2 ;;
   esac
 done
+
+# Two bootstraps for the same comparison (`NAME=FILE.wasm@TEMPLATE` in bench/callgrind.sh):
+# static-nostage.yaml without the body stage, static-routelabel.yaml with the answer's label
+# added by the route (Envoy's header formatter) instead of the filter's write.
+grep -v '{{BODY_STAGE}}' "$ROOT/envoy/templates/static.yaml" >"$PROF/static-nostage.yaml"
+python3 - "$ROOT/envoy/templates/static.yaml" "$PROF/static-routelabel.yaml" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+old = "                route:\n                  cluster_header: x-relay-cluster"
+if s.count(old) != 1:
+    sys.exit("profile-variants: static.yaml no longer has the cluster-header route")
+label = ("                response_headers_to_add:\n"
+         "                - header: { key: x-relay-environment, value: \"%REQ(x-environment)%\" }\n"
+         "                  append_action: OVERWRITE_IF_EXISTS_OR_ADD\n")
+open(sys.argv[2], "w").write(s.replace(old, label + old))
+PY
+blog "bootstraps: $PROF/static-nostage.yaml, $PROF/static-routelabel.yaml"
