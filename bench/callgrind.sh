@@ -7,7 +7,7 @@
 # and for CG_REQUESTS requests from `stack load --rate 200` (open loop; POST
 # /v1/chat/completions, random x-session-id).
 # Ir/request = (load-window Ir − idle Ir/s × load-window seconds) / requests.
-#   bench/callgrind.sh [VARIANT...]     A..F as in bench/run.sh, or NAME=FILE.wasm[@TEMPLATE]
+#   bench/callgrind.sh [VARIANT...]     A F E B C D as in bench/run.sh, or NAME=FILE.wasm[@TEMPLATE]
 #                                       (B's configuration with another build / bootstrap)
 # Knobs: CG_EXTRA_CONFIG=B (the configuration NAME=FILE variants run), CG_REQUESTS=1000 CG_IDLE=5 CG_WASM=<filter .wasm> CG_RUN_DIR CG_OUT=BENCHMARKS.md (the section
 # between the callgrind markers); raw data in .run/callgrind/.
@@ -23,7 +23,7 @@ WASM=${CG_WASM:-$ROOT/target/wasm32-wasip1/release/bluegreen_relay.wasm}
 OUT=${CG_OUT:-$ROOT/BENCHMARKS.md}
 RUN=${CG_RUN_DIR:-$ROOT/.run/callgrind}
 VARIANTS=("$@")
-[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(A B C D E F)
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(A F E B C D)
 command -v valgrind >/dev/null || { blog "valgrind is missing (apt-get install valgrind)"; exit 1; }
 need_stack || exit 1
 

@@ -10,6 +10,15 @@ NAMES = {
     "F": "Lua filter, same split",
 }
 
+# The order every table leads with: what a user compares the filter with, then the filter.
+LEAD = ["A", "F", "E", "B", "C", "D", "G"]
+
+
+def lead_order(variants):
+    """`variants` in LEAD order, any others (patched builds) after them as they came."""
+    known = [v for v in LEAD if v in variants]
+    return known + [v for v in variants if v not in LEAD]
+
 
 def write_section(out, begin, end, section):
     """Replaces the text between `begin` and `end` in `out` (markers included in `section`);

@@ -9,7 +9,7 @@ import json
 import statistics
 import sys
 
-from markdown_section import NAMES, write_section
+from markdown_section import NAMES, lead_order, write_section
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -67,7 +67,7 @@ def main(meta_path, results_path, out_path):
     runs = [json.loads(l) for l in open(results_path) if l.strip()]
     c1 = [r for r in runs if r["mode"] == "c1"]
     c2 = [r for r in runs if r["mode"] == "c2"]
-    variants = list(dict.fromkeys(r["variant"] for r in runs))
+    variants = lead_order(list(dict.fromkeys(r["variant"] for r in runs)))
     for name, text in meta.get("extra", {}).items():
         NAMES.setdefault(name, text)
     rounds = sorted({r["round"] for r in c1}, key=int)
@@ -111,7 +111,7 @@ def main(meta_path, results_path, out_path):
                  "\"Instructions per request\" section below (callgrind) is the load-independent "
                  "comparison of the same variants.")
     L.append("")
-    L.append(f"Method: per round, each variant in turn (A B C D E F), a fresh Envoy "
+    L.append(f"Method: per round, each variant in turn (A F E B C D), a fresh Envoy "
              f"`--concurrency 1` pinned to CPU 0; the upstream (a second Envoy answering "
              f"`direct_response` with a small chat.completion) and the load pinned to CPU 1. "
              f"Saturation: `wrk -t1 -c{meta['connections']} -d{meta['seconds']}s` after "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark (`./build.sh bench`; never part of the test suite). Compares, in one run and
-# interleaved (A B C D E F, A B C D E F, ...), the cost of splitting traffic:
+# interleaved (A F E B C D, A F E B C D, ...), the cost of splitting traffic:
 #   A  native Envoy: weighted_clusters 90/10 + a route-level request header add (the key)
 #   B  Envoy + bluegreen-relay, typical config (bench/configs/B.json)
 #   C  B + health checks every 1000 ms (bench/configs/C.json)
@@ -16,13 +16,15 @@
 # `stack load --rate` (tools/stack, open loop) at BENCH_RATE req/s over 16 connections (latency
 # from the time each request was due, as wrk2 does). Envoy CPU µs/request = (utime+stime) over
 # the wrk run / requests.
-# Then one unpinned --concurrency 2 round (saturation only, wrk -t2).
+# Then one unpinned --concurrency 2 round (saturation only, wrk -t2), and bench/peers.sh
+# (G = LiteLLM in the same interleaved rounds, the streaming workload, RSS by workers;
+# BENCH_PEERS=0 skips it).
 # Results: BENCHMARKS.md (section between the bench markers) and .run/bench/.
 #
 # Knobs (environment): BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=64
-#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, at least 200; or a number,
+#   BENCH_RATE=auto (a quarter of A's saturation req/s in round 1, 200 to 5000; or a number,
 #     at most 5000: stack load's bound)
-#   BENCH_RATE_SECONDS=8 BENCH_VARIANTS="A B C D E F" BENCH_CONC2=1
+#   BENCH_RATE_SECONDS=8 BENCH_VARIANTS="A F E B C D" BENCH_CONC2=1
 #   BENCH_WASM=<path of the filter .wasm> BENCH_OUT=BENCHMARKS.md
 #   BENCH_EXTRA="NAME=FILE.wasm[@TEMPLATE.yaml] ..." more variants: B's configuration with another
 #     build of the filter (e.g. a patched copy, for profiling) and optionally another bootstrap
@@ -38,7 +40,7 @@ WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 RATE=${BENCH_RATE:-auto}
 RATE_SECONDS=${BENCH_RATE_SECONDS:-8}
-VARIANTS=${BENCH_VARIANTS:-A B C D E F}
+VARIANTS=${BENCH_VARIANTS:-A F E B C D}
 CONC2=${BENCH_CONC2:-1}
 WASM=${BENCH_WASM:-$ROOT/target/wasm32-wasip1/release/bluegreen_relay.wasm}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
@@ -159,7 +161,7 @@ run_variant() {
   if [ "$RATE" = auto ] && [ "$mode" = c1 ]; then
     RATE=1000
     if [ "$v" = A ] && [ "$sat" != null ]; then
-      RATE=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(max(200, int(s["requests"] / (s["duration_us"] / 1e6) / 4 / 100) * 100))' "$sat")
+      RATE=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(min(5000, max(200, int(s["requests"] / (s["duration_us"] / 1e6) / 4 / 100) * 100)))' "$sat")
     fi
     blog "fixed rate for every variant and round: $RATE req/s"
   fi
@@ -212,4 +214,8 @@ meta = {
 json.dump(meta, open(sys.argv[1], "w"))
 PY
 python3 "$BENCH_DIR/report.py" "$RUN/meta.json" "$RESULTS" "$OUT"
+if [ "${BENCH_PEERS:-1}" = 1 ]; then
+  stop_all
+  BENCH_WASM=$WASM PEER_OUT=$OUT "$BENCH_DIR/peers.sh"
+fi
 blog "done in $(( $(date +%s) - STARTED_AT )) s; raw results in $RUN"

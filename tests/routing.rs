@@ -238,3 +238,102 @@ fn override_header_is_ignored_when_not_configured() {
         );
     }
 }
+
+/// The filter makes no `clear_route_cache` call: its request-header writes must make Envoy pick
+/// the route again. Envoy's connection manager resolves and caches the route before any filter
+/// runs, here from what the client sent: its own `x-relay-cluster` (the cluster-header route
+/// to that cluster) or none (the fallback route to the active cluster, blue). Each request
+/// must still reach the relay its bucket names, with that relay's key and `x-environment`.
+#[test]
+fn the_route_follows_the_cluster_header_the_filter_writes() {
+    let stack = start(&config(5000));
+    let ids = Rng::new().ids(40);
+    let mut seen = [0usize; 2];
+    for id in &ids {
+        let want = expected_env(id, 5000);
+        let other = if want == "blue" { "green" } else { "blue" };
+        let other_cluster = format!("relay_{other}");
+        let cases: [Case; 2] = [
+            (
+                "the client's cluster header names the other relay",
+                &[("x-session-id", id), ("x-relay-cluster", &other_cluster)],
+                want,
+            ),
+            (
+                "no cluster header: the cached route is the fallback to blue",
+                &[("x-session-id", id)],
+                want,
+            ),
+        ];
+        for (case, headers, want) in cases {
+            let resp = stack.chat(headers);
+            assert_eq!(resp.status, 200, "{case}: {}", resp.body);
+            assert_eq!(resp.relay(), want, "{case}: session {id:?}");
+            assert_eq!(resp.header("x-relay-environment"), Some(want), "{case}");
+            let relay = if want == "blue" {
+                &stack.blue
+            } else {
+                &stack.green
+            };
+            let last = relay.requests().pop().expect("the relay got the request");
+            assert_eq!(last.header("x-environment"), Some(want), "{case}");
+            assert_eq!(
+                last.header("x-relay-cluster"),
+                Some(format!("relay_{want}").as_str()),
+                "{case}"
+            );
+        }
+        seen[usize::from(want == "green")] += 1;
+    }
+    assert!(
+        seen[0] > 0 && seen[1] > 0,
+        "both environments tried: {seen:?}"
+    );
+}
+
+/// The same after the body stage (a model catalog adds the buffer filter and the
+/// `route_after_body` instance): the route is cached by then (the buffer filter reads its
+/// per-route config), from the relay filter's header write. A pinned model's second write must
+/// move it, and an unpinned request must stay where the first write sent it.
+#[test]
+fn the_route_follows_the_cluster_header_after_the_body_stage() {
+    let mut cfg = config(5000);
+    cfg["models"] = json!({
+        "gpt-4.1": {"provider": "openai", "max_tokens": 128000, "supports_streaming": true},
+        "batch-model": {"provider": "x", "max_tokens": 4096, "supports_streaming": false,
+                        "environments": ["green"]}
+    });
+    let stack = start(&cfg);
+    let pinned = r#"{"model":"batch-model","messages":[{"role":"user","content":"hi"}]}"#;
+    let plain = r#"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}"#;
+    let ids = Rng::new().ids(40);
+    let mut moved = 0;
+    for id in &ids {
+        let want = expected_env(id, 5000);
+        for (body, want) in [(plain, want), (pinned, "green")] {
+            for client_cluster in [None, Some("relay_blue"), Some("relay_green")] {
+                let mut headers = vec![("x-session-id", id.as_str())];
+                headers.extend(client_cluster.map(|c| ("x-relay-cluster", c)));
+                let resp = stack.client().post("/v1/chat/completions", &headers, body);
+                let what =
+                    format!("session {id:?}, body {body}, client cluster {client_cluster:?}");
+                assert_eq!(resp.status, 200, "{what}: {}", resp.body);
+                assert_eq!(resp.relay(), want, "{what}");
+                assert_eq!(resp.header("x-relay-environment"), Some(want), "{what}");
+                let relay = if want == "blue" {
+                    &stack.blue
+                } else {
+                    &stack.green
+                };
+                let last = relay.requests().pop().expect("the relay got the request");
+                assert_eq!(last.header("x-environment"), Some(want), "{what}");
+                assert_eq!(last.body, body, "{what}");
+            }
+        }
+        moved += usize::from(want == "blue");
+    }
+    assert!(
+        moved > 0,
+        "no pinned request had a blue bucket to move from"
+    );
+}

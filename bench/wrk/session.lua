@@ -4,14 +4,19 @@
 -- wrk spends no time formatting requests (it shares a core with the upstream).
 local body = '{"model":"gpt-4.1","messages":[{"role":"user","content":"hello"}]}'
 local requests, n, i = {}, 4096, 0
+-- A bearer token for proxies that want one (bench/peers.sh: LiteLLM's master key).
+local auth = os.getenv("BENCH_AUTHORIZATION")
+if auth == "" then auth = nil end
 
 function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
   for k = 1, n do
     requests[k] = wrk.format("POST", nil, {
-      ["host"] = "bench",
+      -- "Host" as wrk spells it, or wrk adds a second one (which uvicorn refuses).
+      ["Host"] = "bench",
       ["content-type"] = "application/json",
       ["x-session-id"] = string.format("%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff)),
+      ["authorization"] = auth and ("Bearer " .. auth) or nil,
     }, body)
   end
 end

@@ -5,8 +5,6 @@
 
 use std::cell::{Cell, RefCell};
 
-use log::debug;
-
 use super::api::Host;
 use super::metrics::Metrics;
 use super::usage_metrics::UsageMetrics;
@@ -19,8 +17,6 @@ pub struct Vm<H: Host> {
     pub metrics: RefCell<Metrics>,
     pub usage: RefCell<UsageMetrics>,
     keyless: RefCell<Option<KeylessPicker>>,
-    /// Whether the host has the `clear_route_cache` function (asked until it says it has not).
-    clears_route_cache: Cell<bool>,
     /// The candidate's (responses, errors) since the last flush into the rollback window.
     pub rollback_pending: Cell<(u64, u64)>,
     /// Real answers per environment since the last flush (passive health).
@@ -38,7 +34,6 @@ impl<H: Host> Vm<H> {
             metrics: RefCell::default(),
             usage: RefCell::default(),
             keyless: RefCell::new(None),
-            clears_route_cache: Cell::new(true),
             rollback_pending: Cell::new((0, 0)),
             passive_pending: Cell::new(Default::default()),
             upstream_keys: RefCell::new([None, None]),
@@ -57,19 +52,6 @@ impl<H: Host> Vm<H> {
         picker
             .get_or_insert_with(|| KeylessPicker::new(self.now_ms()))
             .next_bucket()
-    }
-
-    /// Asks Envoy to pick the route again after the cluster header changed; stops asking a
-    /// host that lacks the function.
-    pub fn clear_route_cache(&self) {
-        if !self.clears_route_cache.get() {
-            return;
-        }
-        match self.host.call_foreign_function("clear_route_cache", &[]) {
-            Ok(_) => {}
-            Err(super::api::HostError::NotFound) => self.clears_route_cache.set(false),
-            Err(err) => debug!("clear_route_cache failed: {err}"),
-        }
     }
 
     /// Hot path: one request or answer counted in VM memory.
