@@ -8,6 +8,7 @@
 mod bucket;
 mod ecds;
 mod envoy;
+mod fleet;
 mod http;
 pub mod load;
 mod mock;
@@ -21,6 +22,7 @@ mod stack;
 pub use bucket::expected_env;
 pub use ecds::{default_config_for, failover_config, EcdsStack, ECDS_RESOURCE};
 pub use envoy::{render, validate, Envoy, EnvoyExit};
+pub use fleet::{Fleet, PrometheusServer};
 pub use http::{Http, Resp};
 pub use load::{stack_bin, LoadBucket, LoadRecord, LoadReport, LoadRun, LoadSpec, LoadSummary};
 pub use mock::{MockRelay, RecordedRequest};
