@@ -14,7 +14,7 @@ use crate::status::EnvironmentCounts;
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Counter ids per environment and `Counter`, once defined.
-    counters: Option<[[u32; 4]; 2]>,
+    counters: Option<[[u32; Counter::COUNT]; 2]>,
     weight_gauges: [Option<u32>; 2],
     pending: PendingCounts,
     /// Ids of the occasional stats, by full name.
@@ -28,7 +28,7 @@ impl Metrics {
         if self.counters.is_some() {
             return true;
         }
-        let mut ids = [[0u32; 4]; 2];
+        let mut ids = [[0u32; Counter::COUNT]; 2];
         for env in Environment::ALL {
             for counter in Counter::ALL {
                 let name = counter.metric_name(env);

@@ -238,6 +238,9 @@ impl<H: Host> RelayStream<H> {
             })
         };
         let env = self.serving_environment(runtime.failover, &headers, chosen);
+        if env != chosen {
+            vm.count(chosen, Counter::RetriedAway);
+        }
         if self.overridden {
             let said =
                 vm.host

@@ -11,14 +11,20 @@ pub enum Counter {
     Responses2xx,
     Responses4xx,
     Responses5xx,
+    /// With failover clusters: a request this environment was chosen for whose attempt here
+    /// failed and was retried on the other one. The client saw the other's answer, so this
+    /// is the only trace of the failure (a rollout counts it as an error).
+    RetriedAway,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 4] = [
+    pub const COUNT: usize = 5;
+    pub const ALL: [Counter; Counter::COUNT] = [
         Counter::Requests,
         Counter::Responses2xx,
         Counter::Responses4xx,
         Counter::Responses5xx,
+        Counter::RetriedAway,
     ];
 
     pub const fn index(self) -> usize {
@@ -31,6 +37,7 @@ impl Counter {
             Counter::Responses2xx => "responses_2xx",
             Counter::Responses4xx => "responses_4xx",
             Counter::Responses5xx => "responses_5xx",
+            Counter::RetriedAway => "retried_away",
         }
     }
 
@@ -68,7 +75,7 @@ pub fn parse_status(bytes: &[u8]) -> Option<u32> {
 /// Counts not yet flushed to Envoy, per environment and counter.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PendingCounts {
-    counts: [[u64; 4]; 2],
+    counts: [[u64; Counter::COUNT]; 2],
 }
 
 impl PendingCounts {

@@ -20,7 +20,7 @@ use crate::status::usage_view::{self, UsageView};
 /// Whole-Envoy counts for one environment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EnvironmentCounts {
-    pub counts: [u64; 4],
+    pub counts: [u64; Counter::COUNT],
 }
 
 impl EnvironmentCounts {
@@ -97,6 +97,8 @@ struct EnvironmentView<'a> {
     effective_weight: f64,
     requests: u64,
     responses: ResponsesView,
+    /// Attempts that failed here and were retried on the other environment (failover).
+    retried_away: u64,
     health: &'static str,
     routable: bool,
     last_probe_at: Option<String>,
@@ -180,6 +182,7 @@ fn environment<'a>(input: &StatusInput<'a>, env: Environment) -> EnvironmentView
             client_error: counts.get(Counter::Responses4xx),
             server_error: counts.get(Counter::Responses5xx),
         },
+        retried_away: counts.get(Counter::RetriedAway),
         health: if health.probing {
             record.health
         } else {

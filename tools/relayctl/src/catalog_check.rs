@@ -113,12 +113,17 @@ pub struct Verdict {
 pub fn run(
     status_url: &str,
     timeout: Duration,
+    token: Option<&str>,
     candidate: Environment,
     allowed: &[String],
 ) -> Result<Verdict, String> {
     let started = Instant::now();
     let separator = if status_url.contains('?') { '&' } else { '?' };
-    let asking = Live::new(&format!("{status_url}{separator}probe=models"), timeout);
+    let asking = Live::with_token(
+        &format!("{status_url}{separator}probe=models"),
+        timeout,
+        token,
+    );
     let first = asking
         .fetch()
         .map_err(|e| format!("cannot ask for the model probes: {e}"))?
@@ -133,7 +138,7 @@ pub fn run(
     }
     // Both stamps are the filter's own clock in one fixed RFC 3339 form: they compare as text.
     let asked_at = first["now"].as_str().unwrap_or_default().to_string();
-    let polling = Live::new(status_url, timeout);
+    let polling = Live::with_token(status_url, timeout, token);
     let name = candidate.as_str();
     let status = loop {
         let status = polling.fetch()?.status;

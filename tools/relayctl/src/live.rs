@@ -13,6 +13,8 @@ const POLL_PAUSE: Duration = Duration::from_millis(10);
 pub struct Live {
     url: String,
     agent: ureq::Agent,
+    /// `Bearer <token>` when relayctl was given the status token; never printed.
+    authorization: Option<String>,
 }
 
 pub struct Snapshot {
@@ -22,7 +24,7 @@ pub struct Snapshot {
 }
 
 impl Live {
-    pub fn new(url: &str, timeout: Duration) -> Live {
+    pub fn with_token(url: &str, timeout: Duration, token: Option<&str>) -> Live {
         let per_request = timeout.clamp(Duration::from_millis(100), Duration::from_secs(5));
         // No idle connections: every request opens its own, so polls reach both workers.
         let agent = ureq::AgentBuilder::new()
@@ -33,6 +35,7 @@ impl Live {
         Live {
             url: url.to_string(),
             agent,
+            authorization: token.map(|t| format!("Bearer {t}")),
         }
     }
 
@@ -41,8 +44,21 @@ impl Live {
     }
 
     fn get(&self) -> Result<ureq::Response, String> {
-        match self.agent.get(&self.url).call() {
+        let mut request = self.agent.get(&self.url);
+        if let Some(value) = &self.authorization {
+            request = request.set("authorization", value);
+        }
+        match request.call() {
             Ok(resp) => Ok(resp),
+            Err(ureq::Error::Status(401, _)) => {
+                Err(refused_401(&self.url, self.authorization.is_some()))
+            }
+            Err(ureq::Error::Status(403, _)) => Err(format!(
+                "the status endpoint {} answers only loopback peers (403): run relayctl where \
+                 Envoy runs (in Kubernetes: kubectl port-forward), or give the filter a \
+                 status_token_env and relayctl the token in RELAYCTL_STATUS_TOKEN",
+                self.url
+            )),
             Err(ureq::Error::Status(code, resp)) => {
                 let body: String = resp
                     .into_string()
@@ -114,6 +130,20 @@ impl Live {
             }
             std::thread::sleep(POLL_PAUSE);
         }
+    }
+}
+
+fn refused_401(url: &str, sent: bool) -> String {
+    if sent {
+        format!(
+            "the status endpoint {url} refused relayctl's token (401): it is not the value of \
+             the filter's status_token_env variable"
+        )
+    } else {
+        format!(
+            "the status endpoint {url} wants a token (401): set RELAYCTL_STATUS_TOKEN (or \
+             --status-token-env NAME) to the value of the filter's status_token_env variable"
+        )
     }
 }
 

@@ -2,13 +2,20 @@
 //! ECDS from a watched file. Each change is validated with the filter's own `Config::parse`,
 //! published atomically, and confirmed on the running filter's status endpoint.
 
+mod analysis;
 mod catalog_check;
 mod check;
+mod fleet;
 mod istio;
 mod live;
 mod percent;
 mod plan;
+mod prometheus;
 mod resource;
+mod rollout;
+mod rollout_args;
+mod rollout_state;
+mod sample;
 mod shadow_check;
 mod shadow_cmd;
 mod state;
@@ -43,9 +50,31 @@ struct Cli {
     /// The ECDS resource file Envoy watches (bluegreen-relay.json).
     #[arg(long, global = true, env = "RELAYCTL_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The filter's status endpoint, e.g. http://127.0.0.1:10000/relay/status.
-    #[arg(long, global = true, env = "RELAYCTL_STATUS_URL", value_name = "URL")]
-    status_url: Option<String>,
+    /// A replica's status endpoint, e.g. http://127.0.0.1:10000/relay/status. Repeat it (or
+    /// separate with commas) for every replica of the fleet: a change is live when all serve it.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAYCTL_STATUS_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    status_url: Vec<String>,
+    /// The Prometheus HTTP API that scrapes the replicas, e.g. http://prometheus:9090: the
+    /// fleet is every replica of --prometheus-selector, and rollouts analyse with PromQL.
+    #[arg(long, global = true, env = "RELAYCTL_PROMETHEUS", value_name = "URL")]
+    prometheus: Option<String>,
+    /// The replicas' series in Prometheus.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SELECTOR",
+        default_value = "{job=\"bluegreen\"}"
+    )]
+    prometheus_selector: String,
+    /// The variable holding the status endpoint's token (default: RELAYCTL_STATUS_TOKEN).
+    #[arg(long, global = true, value_name = "NAME")]
+    status_token_env: Option<String>,
     /// How long to wait for Envoy to serve a change (and for each status request).
     #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     timeout: Duration,
@@ -91,12 +120,20 @@ enum Command {
     /// Everything back to the active environment (right after a promote: to the environment
     /// that was active before it). Never refused, no health check.
     Rollback,
-    /// Show the running filter's status.
+    /// Show the running filter's status, the fleet's versions and the rollout's progress.
     Status {
         /// The status JSON as the filter gives it, plus relayctl's view under "relayctl".
         #[arg(long)]
         json: bool,
+        /// Refresh every 2 s until interrupted.
+        #[arg(long)]
+        watch: bool,
     },
+    /// Release the candidate step by step across the fleet, analysing each step against the
+    /// active environment; abort (roll back) on a failed check, promote after the last step.
+    Rollout(RolloutArgs),
+    /// Stop the rollout and roll the whole fleet back to the active environment.
+    Abort,
     /// Print the configuration as a deployment manifest.
     Render {
         /// An Istio WasmPlugin.
@@ -106,6 +143,54 @@ enum Command {
         #[arg(long, value_name = "URL", default_value = istio::DEFAULT_WASM_URL)]
         wasm_url: String,
     },
+}
+
+#[derive(clap::Args)]
+struct RolloutArgs {
+    /// Continue the recorded rollout at the step the fleet is on (its plan is kept).
+    #[arg(long)]
+    resume: bool,
+    /// Canary shares in percent; a last step of 100 is the promote.
+    #[arg(long, value_name = "PCTS", default_value = "1,5,25,50,100", value_parser = rollout_args::parse_steps)]
+    steps: rollout_args::Steps,
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = rollout_args::parse_duration)]
+    step_duration: Duration,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = rollout_args::parse_duration)]
+    analysis_interval: Duration,
+    /// Fewer candidate requests in the window make a check inconclusive.
+    #[arg(long, value_name = "N", default_value = "200")]
+    min_requests: u64,
+    #[arg(long, value_name = "RATE", default_value = "0.01", value_parser = rollout_args::parse_positive)]
+    max_error_rate: f64,
+    #[arg(long, value_name = "RATIO", default_value = "2", value_parser = rollout_args::parse_positive)]
+    max_error_ratio: f64,
+    #[arg(long, value_name = "RATIO", default_value = "1.25", value_parser = rollout_args::parse_positive)]
+    max_ttfb_ratio: f64,
+    #[arg(long, value_name = "LOW..HIGH", default_value = "0.5..2", value_parser = rollout_args::parse_range)]
+    tokens_ratio: (f64, f64),
+    #[arg(long, value_name = "RATIO", default_value = "1.25", value_parser = rollout_args::parse_positive)]
+    max_cost_ratio: f64,
+}
+
+impl RolloutArgs {
+    fn plan(&self) -> rollout_state::Rollout {
+        let ms = |d: Duration| d.as_millis() as u64;
+        rollout_state::Rollout {
+            steps: self.steps.0.clone(),
+            step_duration_ms: ms(self.step_duration),
+            analysis_interval_ms: ms(self.analysis_interval),
+            min_requests: self.min_requests,
+            max_error_rate: self.max_error_rate,
+            max_error_ratio: self.max_error_ratio,
+            max_ttfb_ratio: self.max_ttfb_ratio,
+            tokens_ratio: self.tokens_ratio,
+            max_cost_ratio: self.max_cost_ratio,
+            step: 0,
+            step_started_ms: now_ms(),
+            phase: "running".to_string(),
+            last_analysis: None,
+        }
+    }
 }
 
 fn parse_secs(text: &str) -> Result<Duration, String> {
@@ -145,7 +230,10 @@ fn main() -> ExitCode {
         Command::Promote { force } => change(&cli, Step::Promote, *force),
         Command::Shadow { pct } => shadow(&cli, *pct),
         Command::Rollback => change(&cli, Step::Rollback, true),
-        Command::Status { json } => status(&cli, *json),
+        Command::Status { json, watch } => status_command(&cli, *json, *watch),
+        Command::Rollout(args) if args.resume => rollout::resume(&cli),
+        Command::Rollout(args) => rollout::start(&cli, args.plan()),
+        Command::Abort => rollout::abort(&cli),
         Command::Render { wasm_url, .. } => render(&cli, wasm_url),
     };
     match result {
@@ -174,15 +262,62 @@ fn config_path(cli: &Cli) -> Result<&Path, Failure> {
     })
 }
 
+/// The status token, from --status-token-env NAME or RELAYCTL_STATUS_TOKEN; never printed.
+fn status_token(cli: &Cli) -> Result<Option<String>, Failure> {
+    match &cli.status_token_env {
+        Some(name) => match std::env::var(name) {
+            Ok(token) if !token.is_empty() => Ok(Some(token)),
+            _ => Err(format!("--status-token-env {name}: the variable is unset or empty").into()),
+        },
+        None => Ok(std::env::var("RELAYCTL_STATUS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())),
+    }
+}
+
+/// The first replica: where one answer is enough.
 fn live(cli: &Cli) -> Result<Live, Failure> {
-    let url = cli.status_url.as_deref().ok_or_else(|| {
+    let url = cli.status_url.first().ok_or_else(|| {
         Failure::from(
             "no status endpoint: pass --status-url URL or set RELAYCTL_STATUS_URL \
              (e.g. http://127.0.0.1:10000/relay/status)"
                 .to_string(),
         )
     })?;
-    Ok(Live::new(url, cli.timeout))
+    Ok(Live::with_token(
+        url,
+        cli.timeout,
+        status_token(cli)?.as_deref(),
+    ))
+}
+
+/// Every replica: the status URLs and/or Prometheus.
+fn fleet(cli: &Cli) -> Result<fleet::Fleet, Failure> {
+    let token = status_token(cli)?;
+    let replicas = cli
+        .status_url
+        .iter()
+        .map(|url| Live::with_token(url, cli.timeout, token.as_deref()))
+        .collect();
+    let prometheus = match &cli.prometheus {
+        Some(url) => Some(prometheus::Prometheus::new(
+            url,
+            &cli.prometheus_selector,
+            cli.timeout,
+        )?),
+        None => None,
+    };
+    if cli.status_url.is_empty() && prometheus.is_none() {
+        return Err(
+            "no fleet: pass --status-url URL (once per replica) and/or --prometheus URL"
+                .to_string()
+                .into(),
+        );
+    }
+    Ok(fleet::Fleet {
+        replicas,
+        prometheus,
+    })
 }
 
 fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[String]) -> Outcome {
@@ -239,7 +374,13 @@ fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[Stri
         );
     }
     let candidate = active.other();
-    let catalog = catalog_check::run(live.url(), cli.timeout, candidate, allow_missing)?;
+    let catalog = catalog_check::run(
+        live.url(),
+        cli.timeout,
+        status_token(cli)?.as_deref(),
+        candidate,
+        allow_missing,
+    )?;
     for note in &catalog.notes {
         println!("{note}");
     }
@@ -261,7 +402,7 @@ fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[Stri
 fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
     let path = config_path(cli)?;
     // A rollback is published even without a status endpoint (it then cannot be confirmed).
-    let live = match (step, live(cli)) {
+    let live = match (step, fleet(cli)) {
         (Step::Rollback, Err(_)) => None,
         (_, live) => Some(live?),
     };
@@ -291,13 +432,13 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
         } else {
             target
         };
-        let status = live.as_ref().map(Live::fetch);
-        let blocker = match status.unwrap_or_else(|| Err("no status endpoint".into())) {
-            Ok(snapshot) => traffic_blocker(&snapshot.status, target).or_else(|| {
+        let blocker = match live.as_ref() {
+            Some(fleet) => fleet.blocker(target).or_else(|| {
+                let snapshot = fleet.first()?.fetch().ok()?;
                 let found = shadow_check::refusals(&snapshot.status, target);
                 (!found.is_empty()).then(|| found.join("; "))
             }),
-            Err(e) => Some(e),
+            None => Some("no status endpoint".to_string()),
         };
         if let Some(why) = blocker {
             if !force {
@@ -346,9 +487,10 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
     match live.wait_for_version(&version, published, cli.timeout) {
         Ok(after) => {
             println!(
-                "{} {what}: {}; published version {version}; live on Envoy after {} ms",
+                "{} {what}: {}; published version {version}; live on {} after {} ms",
                 rfc3339_utc(now_ms()),
                 plan.summary(),
+                live.describe_replicas(),
                 after.as_millis()
             );
             Ok(())
@@ -368,6 +510,20 @@ fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
 fn shadow(cli: &Cli, pct: u32) -> Outcome {
     let path = config_path(cli)?;
     shadow_cmd::publish(path, live(cli).ok(), pct, now_ms(), cli.timeout).map_err(Failure::from)
+}
+
+fn status_command(cli: &Cli, as_json: bool, watch: bool) -> Outcome {
+    if !watch {
+        return status(cli, as_json);
+    }
+    loop {
+        // Clear the screen and home the cursor, like `watch`.
+        print!("\x1b[2J\x1b[H");
+        if let Err(e) = status(cli, as_json) {
+            println!("relayctl: {}", e.message);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
 }
 
 fn status(cli: &Cli, as_json: bool) -> Outcome {
@@ -393,6 +549,16 @@ fn status(cli: &Cli, as_json: bool) -> Outcome {
         print!("{}", table::render(&snapshot.status, &local));
         if let Some(line) = shadow_check::describe(&snapshot.status) {
             println!("{line}");
+        }
+        if cli.status_url.len() > 1 || cli.prometheus.is_some() {
+            print!("{}", fleet(cli)?.versions());
+        }
+        if let Some(r) = cli
+            .config
+            .as_deref()
+            .and_then(|path| State::load(path).0.rollout)
+        {
+            println!("{}", r.summary(now_ms()));
         }
         return Ok(());
     }

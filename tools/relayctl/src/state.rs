@@ -12,6 +12,9 @@ const KEEP: usize = 100;
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
     pub history: Vec<Entry>,
+    /// The rollout in progress, or the last one (its `phase` says how it ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout_state::Rollout>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

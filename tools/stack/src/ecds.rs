@@ -150,7 +150,7 @@ pub fn default_config_for(filter_config: &str) -> String {
     config.to_string()
 }
 
-fn publish_into(
+pub(crate) fn publish_into(
     dir: &Path,
     published: &Cell<u32>,
     filter_config: &str,
