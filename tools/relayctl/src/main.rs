@@ -4,6 +4,7 @@
 
 mod analysis;
 mod catalog_check;
+mod change_cmd;
 mod check;
 mod fleet;
 mod istio;
@@ -19,21 +20,23 @@ mod sample;
 mod shadow_check;
 mod shadow_cmd;
 mod state;
+mod status_cmd;
 mod table;
+mod validate_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bluegreen_relay::environment::Environment;
-use bluegreen_relay::status::rfc3339_utc;
 use clap::{Parser, Subcommand};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::live::{traffic_blocker, Live};
+use crate::change_cmd::change;
+use crate::live::Live;
 use crate::plan::Step;
-use crate::resource::{ConfigSource, Resource};
-use crate::state::{Entry, State};
+use crate::resource::ConfigSource;
+use crate::status_cmd::status_command;
+use crate::validate_cmd::validate;
 
 #[derive(Parser)]
 #[command(
@@ -320,267 +323,9 @@ fn fleet(cli: &Cli) -> Result<fleet::Fleet, Failure> {
     })
 }
 
-fn validate(cli: &Cli, file: Option<&Path>, offline: bool, allow_missing: &[String]) -> Outcome {
-    let path = match file {
-        Some(path) => path,
-        None => config_path(cli)?,
-    };
-    let source = ConfigSource::parse(&resource::read(path)?)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let keys = source.host_env_keys();
-    let checked = match check::check(source.plugin_json()?, keys.as_deref(), &check::process_env) {
-        Ok(checked) => checked,
-        Err(err) => {
-            // Exactly the line the filter logs when it refuses this configuration.
-            eprintln!("{err}");
-            return Err(Failure {
-                message: String::new(),
-                code: 1,
-            });
-        }
-    };
-    for name in &checked.placeholders {
-        eprintln!("{}", check::placeholder_warning(name));
-    }
-    println!("configuration OK: {}", check::describe(&checked.config));
-    if offline {
-        return Ok(());
-    }
-    let live = live(cli)?;
-    let snapshot = live
-        .fetch()
-        .map_err(|e| format!("cannot check the environments' health: {e}"))?;
-    let status = &snapshot.status;
-    let live_version = snapshot.version.unwrap_or_default();
-    let file_version = checked.config.version.clone().unwrap_or_default();
-    if live_version == file_version {
-        println!("Envoy serves this configuration (version {live_version})");
-    } else {
-        println!("Envoy serves version {live_version:?}, not this file's {file_version:?}");
-    }
-    let active = checked.config.active;
-    for env in Environment::ALL {
-        let view = &status["environments"][env.as_str()];
-        let role = if env == active { "active" } else { "candidate" };
-        let state = match traffic_blocker(status, env) {
-            None => "healthy, not tripped".to_string(),
-            Some(why) => why,
-        };
-        println!(
-            "  {} ({role}): {state}; routable {}, effective weight {}",
-            env.as_str(),
-            view["routable"],
-            view["effective_weight"]
-        );
-    }
-    let candidate = active.other();
-    let catalog = catalog_check::run(
-        live.url(),
-        cli.timeout,
-        status_token(cli)?.as_deref(),
-        candidate,
-        allow_missing,
-    )?;
-    for note in &catalog.notes {
-        println!("{note}");
-    }
-    let mut refusals: Vec<String> = traffic_blocker(status, candidate).into_iter().collect();
-    refusals.extend(catalog.refusals);
-    refusals.extend(shadow_check::refusals(status, candidate));
-    if refusals.is_empty() {
-        println!("{} (the candidate) could get traffic", candidate.as_str());
-        return Ok(());
-    }
-    Err(format!(
-        "{} (the candidate) could not get traffic now: {}",
-        candidate.as_str(),
-        refusals.join("; ")
-    )
-    .into())
-}
-
-fn change(cli: &Cli, step: Step, force: bool) -> Outcome {
-    let path = config_path(cli)?;
-    // A rollback is published even without a status endpoint (it then cannot be confirmed).
-    let live = match (step, fleet(cli)) {
-        (Step::Rollback, Err(_)) => None,
-        (_, live) => Some(live?),
-    };
-    let resource: Resource = resource::load(path)?;
-    let (mut state, warning) = State::load(path);
-    if let Some(warning) = warning {
-        eprintln!("warning: {warning}");
-    }
-    let version = step.version(now_ms());
-    let plan = plan::plan(resource.plugin_json()?, step, &state, &version)
-        .map_err(|e| format!("{}: {e}; nothing was published", path.display()))?;
-    let plugin_json = plan.plugin_json();
-    if let Err(err) = check::check(
-        &plugin_json,
-        Some(&resource.host_env_keys()),
-        &check::process_env,
-    ) {
-        eprintln!("{err}");
-        return Err(format!("{} refused: nothing was published", step.describe()).into());
-    }
-
-    // Only steps that send traffic to an environment check it first; rollback never waits.
-    if step != Step::Rollback {
-        let target = plan.active_after.other();
-        let target = if step == Step::Promote {
-            plan.active_after
-        } else {
-            target
-        };
-        let blocker = match live.as_ref() {
-            Some(fleet) => fleet.blocker(target).or_else(|| {
-                let snapshot = fleet.first()?.fetch().ok()?;
-                let found = shadow_check::refusals(&snapshot.status, target);
-                (!found.is_empty()).then(|| found.join("; "))
-            }),
-            None => Some("no status endpoint".to_string()),
-        };
-        if let Some(why) = blocker {
-            if !force {
-                return Err(format!(
-                    "refusing {}: {why}. Nothing was published; --force publishes anyway.",
-                    step.describe()
-                )
-                .into());
-            }
-            eprintln!("warning: {why}; publishing anyway (--force)");
-        }
-    }
-
-    let next = resource.with_plugin_json(&plugin_json);
-    resource::write_atomic(path, &next.to_text())?;
-    let published = Instant::now();
-    state.record(Entry {
-        at: rfc3339_utc(now_ms()),
-        kind: step.kind().to_string(),
-        step: step.describe(),
-        version: version.clone(),
-        previous_version: plan.previous_version.clone(),
-        active_before: plan.active_before.as_str().to_string(),
-        active_after: plan.active_after.as_str().to_string(),
-        blue_weight: f64::from(plan.weights[0]) / 100.0,
-        green_weight: f64::from(plan.weights[1]) / 100.0,
-    });
-    if let Err(e) = state.save(path) {
-        eprintln!("warning: cannot record the step in relayctl's state: {e}");
-    }
-
-    let what = match &plan.note {
-        Some(note) => format!("{} ({note})", step.describe()),
-        None => step.describe(),
-    };
-    let Some(live) = live else {
-        return Err(format!(
-            "{} {what}: {}; published version {version} to {}, NOT confirmed: no status \
-             endpoint (pass --status-url or set RELAYCTL_STATUS_URL)",
-            rfc3339_utc(now_ms()),
-            plan.summary(),
-            path.display()
-        )
-        .into());
-    };
-    match live.wait_for_version(&version, published, cli.timeout) {
-        Ok(after) => {
-            println!(
-                "{} {what}: {}; published version {version}; live on {} after {} ms",
-                rfc3339_utc(now_ms()),
-                plan.summary(),
-                live.describe_replicas(),
-                after.as_millis()
-            );
-            Ok(())
-        }
-        Err(last) => Err(format!(
-            "{} {what}: published version {version} to {}, but after {:.1} s: {last}. \
-             Envoy rejected it or does not watch this file: look for 'invalid configuration' \
-             or 'update rejected' in its log.",
-            rfc3339_utc(now_ms()),
-            path.display(),
-            cli.timeout.as_secs_f64()
-        )
-        .into()),
-    }
-}
-
 fn shadow(cli: &Cli, pct: u32) -> Outcome {
     let path = config_path(cli)?;
     shadow_cmd::publish(path, live(cli).ok(), pct, now_ms(), cli.timeout).map_err(Failure::from)
-}
-
-fn status_command(cli: &Cli, as_json: bool, watch: bool) -> Outcome {
-    if !watch {
-        return status(cli, as_json);
-    }
-    loop {
-        // Clear the screen and home the cursor, like `watch`.
-        print!("\x1b[2J\x1b[H");
-        if let Err(e) = status(cli, as_json) {
-            println!("relayctl: {}", e.message);
-        }
-        std::thread::sleep(Duration::from_secs(2));
-    }
-}
-
-fn status(cli: &Cli, as_json: bool) -> Outcome {
-    let live = live(cli)?;
-    let snapshot = live.fetch()?;
-    let mut local = table::LocalView {
-        status_url: live.url().to_string(),
-        ..table::LocalView::default()
-    };
-    if let Some(path) = cli.config.as_deref() {
-        local.config_path = Some(path.display().to_string());
-        match resource::load(path).and_then(|r| {
-            let plugin: Value = serde_json::from_str(r.plugin_json()?)
-                .map_err(|e| format!("plugin configuration is not JSON: {e}"))?;
-            Ok(plugin["version"].as_str().map(str::to_string))
-        }) {
-            Ok(version) => local.file_version = version,
-            Err(e) => local.file_problem = Some(e),
-        }
-        local.last_step = State::load(path).0.last().cloned();
-    }
-    if !as_json {
-        print!("{}", table::render(&snapshot.status, &local));
-        if let Some(line) = shadow_check::describe(&snapshot.status) {
-            println!("{line}");
-        }
-        if cli.status_url.len() > 1 || cli.prometheus.is_some() {
-            print!("{}", fleet(cli)?.versions());
-        }
-        if let Some(r) = cli
-            .config
-            .as_deref()
-            .and_then(|path| State::load(path).0.rollout)
-        {
-            println!("{}", r.summary(now_ms()));
-        }
-        return Ok(());
-    }
-    let mut out = snapshot.status;
-    let live_version = snapshot.version.unwrap_or_default();
-    let view = json!({
-        "status_url": local.status_url,
-        "live_version": live_version,
-        "config_file": local.config_path,
-        "config_file_version": local.file_version,
-        "config_file_problem": local.file_problem,
-        "in_sync": local.file_version.as_deref().map(|v| v == live_version),
-        "last_step": local.last_step,
-    });
-    if let Some(object) = out.as_object_mut() {
-        object.insert("relayctl".into(), view);
-    }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
-    );
-    Ok(())
 }
 
 fn render(cli: &Cli, wasm_url: &str) -> Outcome {
