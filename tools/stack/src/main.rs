@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // see lib.rs: a harness fails loudly
 
 mod demo;
+mod demo_fleet;
 mod demo_release;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,7 @@ fn main() {
             demo::run(args.hold);
             if !(args.hold || args.split_only) {
                 demo_release::run();
+                demo_fleet::run();
             }
         }
         Command::Load(args) => std::process::exit(stack::load::run(&args)),
