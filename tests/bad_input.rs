@@ -167,6 +167,8 @@ fn affinity_ids_of_any_length_and_bytes() {
             // Over Envoy's max_request_headers_kb (60): its HTTP codec answers 431 before any
             // filter runs, so the filter never sees the request.
             assert_eq!(resp.status, 431, "{}", resp.body_text());
+            // The bootstrap's local_reply_config gives it the OpenAI error shape.
+            assert_relay_or_openai_error(what, resp.status, None, &resp.body);
             continue;
         }
         assert_eq!(resp.status, 200, "{what}: {}", resp.body_text());
@@ -665,17 +667,22 @@ fn a_relay_that_hangs_past_timeout_ms_is_unhealthy_and_gets_no_traffic() {
         resp.headers,
         resp.body_text()
     );
-    // Not the filter's answer: Envoy's router replies 503 in text/plain when the upstream
-    // closes before a response head, and the filter passes that reply on (tagged with the
-    // environment it chose). The relay sent no byte, so none is lost.
+    // Not the filter's answer: Envoy's router replies 503 when the upstream closes before a
+    // response head; the bootstrap's local_reply_config puts it in the OpenAI error shape, and
+    // the filter passes it on (tagged with the environment it chose). The relay sent no byte,
+    // so none is lost.
     assert_eq!(resp.status, 503, "{}", resp.body_text());
     assert_eq!(resp.header("x-relay-environment"), Some("blue"));
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+    let error = &resp.json()["error"];
     assert!(
-        resp.body_text()
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
             .starts_with("upstream connect error or disconnect/reset before headers"),
-        "{}",
-        resp.body_text()
+        "{error}"
     );
+    assert_eq!(error["type"], "upstream_error", "{error}");
 
     // A relay slower than timeout_ms to its first byte on a live request: timeout_ms bounds
     // probes only, so the client waits and gets the whole answer.
