@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use stack::{failover_config, poll_until, relayctl_bin, Fleet, LoadRun, LoadSpec};
+use stack::{failover_config, poll_until, relayctl_bin, stop_load, Fleet};
 
 const REPLICAS: usize = 3;
 
@@ -17,34 +17,6 @@ fn config() -> Value {
     let mut config = failover_config(0, "fleet-initial");
     config["health_check"] = json!({"interval_ms": 500, "timeout_ms": 400});
     config
-}
-
-/// Load on every replica: `rps` each, sticky sessions, for up to a minute (stopped earlier).
-fn load(fleet: &Fleet, rps: u64) -> Vec<LoadRun> {
-    fleet
-        .envoys
-        .iter()
-        .enumerate()
-        .map(|(i, envoy)| {
-            let spec = LoadSpec {
-                duration_ms: 60_000,
-                concurrency: 2,
-                session_ids: 3000,
-                max_rps: rps,
-                seed: 7 + i as u64,
-                ..LoadSpec::default()
-            };
-            LoadRun::start(&envoy.url(), &spec)
-        })
-        .collect()
-}
-
-/// Stops the load and returns (requests, failed).
-fn stop(runs: Vec<LoadRun>) -> (u64, u64) {
-    runs.into_iter().fold((0, 0), |(n, f), run| {
-        let s = run.stop().summary;
-        (n + s.total, f + s.failed)
-    })
 }
 
 fn wait_green_healthy(fleet: &Fleet) {
@@ -91,9 +63,9 @@ fn started(green_args: &[&str], prometheus: bool) -> Fleet {
 
 fn healthy_green_is_promoted(prometheus: bool) {
     let fleet = started(&[], prometheus);
-    let runs = load(&fleet, 60);
+    let runs = fleet.load(60, 60_000);
     let run = fleet.relayctl(&SHORT, prometheus);
-    let (requests, failed) = stop(runs);
+    let (requests, failed) = stop_load(runs);
     run.assert_ok();
     let out = &run.stdout;
     for step in ["canary 10:", "canary 50:", "promote:"] {
@@ -118,18 +90,19 @@ fn healthy_green_is_promoted(prometheus: bool) {
     );
 }
 
-fn erroring_green_is_aborted(prometheus: bool) {
-    let fleet = started(&["--chat-error-every", "10"], prometheus);
-    let runs = load(&fleet, 60);
+/// Runs the short rollout under load and returns its abort line (the one containing `needle`),
+/// after checking that every replica is back on blue and no client request failed.
+fn aborted(fleet: &Fleet, prometheus: bool, needle: &str) -> String {
+    let runs = fleet.load(60, 60_000);
     let run = fleet.relayctl(&SHORT, prometheus);
-    let (requests, failed) = stop(runs);
+    let (requests, failed) = stop_load(runs);
     assert_eq!(run.code, Some(1), "{run:?}");
     let line = run
         .stderr
         .lines()
-        .find(|l| l.contains("abort at step 1 (10 %): green 5xx"))
-        .unwrap_or_else(|| panic!("no abort line:\n{}\n{}", run.stdout, run.stderr));
-    assert!(line.contains("> max(1.0 %, 2 × blue 0.0 %) over"), "{line}");
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} line:\n{}\n{}", run.stdout, run.stderr))
+        .to_string();
     for status in fleet.statuses() {
         assert_eq!(status["active"], "blue", "{status:#}");
         assert_eq!(status["environments"]["green"]["weight"], 0.0, "{status:#}");
@@ -138,6 +111,13 @@ fn erroring_green_is_aborted(prometheus: bool) {
         failed, 0,
         "{failed} of {requests} client requests failed (failover clusters)"
     );
+    line
+}
+
+fn erroring_green_is_aborted(prometheus: bool) {
+    let fleet = started(&["--chat-error-every", "10"], prometheus);
+    let line = aborted(&fleet, prometheus, "abort at step 1 (10 %): green 5xx");
+    assert!(line.contains("> max(1.0 %, 2 × blue 0.0 %) over"), "{line}");
 }
 
 #[test]
@@ -179,7 +159,7 @@ fn a_replica_that_never_sees_the_change_stops_the_rollout_and_is_named() {
 #[test]
 fn a_killed_rollout_resumes_at_its_step() {
     let fleet = started(&[], false);
-    let runs = load(&fleet, 40);
+    let runs = fleet.load(40, 60_000);
     let urls = fleet.status_urls().join(",");
     let config = fleet.resource_path();
     let mut child = Command::new(relayctl_bin())
@@ -207,7 +187,7 @@ fn a_killed_rollout_resumes_at_its_step() {
         );
     }
     let resumed = fleet.relayctl(&["rollout", "--resume"], false);
-    let (requests, failed) = stop(runs);
+    let (requests, failed) = stop_load(runs);
     resumed.assert_ok();
     assert!(
         resumed
@@ -228,7 +208,7 @@ fn a_killed_rollout_resumes_at_its_step() {
 #[test]
 fn prometheus_stopped_mid_step_pauses_and_never_promotes() {
     let mut fleet = started(&[], true);
-    let runs = load(&fleet, 40);
+    let runs = fleet.load(40, 60_000);
     let prometheus_url = fleet
         .prometheus
         .as_ref()
@@ -249,7 +229,7 @@ fn prometheus_stopped_mid_step_pauses_and_never_promotes() {
         p.stop();
     }
     let out = child.wait_with_output().expect("relayctl output");
-    let _ = stop(runs);
+    let _ = stop_load(runs);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
@@ -280,26 +260,14 @@ fn prometheus_green_slower_to_first_byte_is_aborted_on_ttfb() {
         p.wait_scraped(REPLICAS);
     }
     wait_green_healthy(&fleet);
-    let runs = load(&fleet, 60);
-    let run = fleet.relayctl(&SHORT, true);
-    let (requests, failed) = stop(runs);
-    assert_eq!(run.code, Some(1), "{run:?}");
-    let line = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("abort at step 1 (10 %): green ttfb p95"))
-        .unwrap_or_else(|| panic!("no ttfb abort:\n{}\n{}", run.stdout, run.stderr));
+    let line = aborted(&fleet, true, "abort at step 1 (10 %): green ttfb p95");
     assert!(line.contains("> 1.25 × blue"), "{line}");
-    for status in fleet.statuses() {
-        assert_eq!(status["environments"]["green"]["weight"], 0.0, "{status:#}");
-    }
-    assert_eq!(failed, 0, "{failed} of {requests} failed");
 }
 
 #[test]
 fn a_replica_killed_mid_step_pauses_the_rollout() {
     let mut fleet = started(&[], false);
-    let runs = load(&fleet, 40);
+    let runs = fleet.load(40, 60_000);
     let urls = fleet.status_urls().join(",");
     let child = Command::new(relayctl_bin())
         .args(["rollout", "--steps", "10,100", "--step-duration", "2s"])
@@ -313,7 +281,7 @@ fn a_replica_killed_mid_step_pauses_the_rollout() {
     std::thread::sleep(Duration::from_millis(1500));
     drop(fleet.envoys.pop());
     let out = child.wait_with_output().expect("relayctl output");
-    let _ = stop(runs);
+    let _ = stop_load(runs);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");

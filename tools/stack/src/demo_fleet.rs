@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use stack::{failover_config, poll_until, Fleet, LoadRun, LoadSpec};
+use stack::{failover_config, poll_until, stop_load, Fleet};
 
 const REPLICAS: usize = 3;
 const STEPS: [&str; 8] = [
@@ -48,22 +48,7 @@ pub fn run() {
     if healthy.is_none() {
         println!("  (green never became healthy; the rollout will refuse it)");
     }
-    let runs: Vec<LoadRun> = fleet
-        .envoys
-        .iter()
-        .enumerate()
-        .map(|(i, envoy)| {
-            let spec = LoadSpec {
-                duration_ms: 120_000,
-                concurrency: 2,
-                session_ids: 3000,
-                max_rps: 80,
-                seed: 11 + i as u64,
-                ..LoadSpec::default()
-            };
-            LoadRun::start(&envoy.url(), &spec)
-        })
-        .collect();
+    let runs = fleet.load(80, 120_000);
     println!("Load: 80 req/s on each replica, sticky sessions\n");
 
     let rollout = |what: &str| {
@@ -87,12 +72,7 @@ pub fn run() {
     println!("  >> green's next build fails one chat in ten with a 500 (the failover clusters retry it on blue)\n");
     rollout("a bad green");
 
-    let (mut total, mut failed) = (0, 0);
-    for run in runs {
-        let summary = run.stop().summary;
-        total += summary.total;
-        failed += summary.failed;
-    }
+    let (total, failed) = stop_load(runs);
     println!("\nLoad over the whole part: {total} requests, {failed} failed.");
     println!("\n`relayctl status` of the fleet now:");
     let status = fleet.relayctl(&["status"], false);

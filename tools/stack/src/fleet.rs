@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::ecds::{default_config_for, publish_into, ECDS_RESOURCE};
 use crate::envoy::Envoy;
 use crate::http::Http;
+use crate::load::{LoadRun, LoadSpec};
 use crate::mock::MockRelay;
 use crate::paths::template;
 use crate::poll::poll_until;
@@ -137,6 +138,26 @@ impl Fleet {
         run_relayctl(&refs, &env)
     }
 
+    /// Load on every replica: `rps` each, sticky sessions, for up to `duration_ms` (stop it
+    /// earlier with [`stop_load`]).
+    pub fn load(&self, rps: u64, duration_ms: u64) -> Vec<LoadRun> {
+        self.envoys
+            .iter()
+            .enumerate()
+            .map(|(i, envoy)| {
+                let spec = LoadSpec {
+                    duration_ms,
+                    concurrency: 2,
+                    session_ids: 3000,
+                    max_rps: rps,
+                    seed: 7 + i as u64,
+                    ..LoadSpec::default()
+                };
+                LoadRun::start(&envoy.url(), &spec)
+            })
+            .collect()
+    }
+
     /// Each replica's status JSON.
     pub fn statuses(&self) -> Vec<Value> {
         self.envoys
@@ -148,6 +169,14 @@ impl Fleet {
             })
             .collect()
     }
+}
+
+/// Stops [`Fleet::load`]'s runs: (requests, failed) over all of them.
+pub fn stop_load(runs: Vec<LoadRun>) -> (u64, u64) {
+    runs.into_iter().fold((0, 0), |(n, f), run| {
+        let s = run.stop().summary;
+        (n + s.total, f + s.failed)
+    })
 }
 
 pub struct PrometheusServer {

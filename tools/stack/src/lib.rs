@@ -29,7 +29,7 @@ pub use certs::{TestCerts, RELAY_HOST};
 pub use curl::{curl_http2_missing, Curl, CurlResp, CurlStream};
 pub use ecds::{default_config_for, failover_config, EcdsStack, ECDS_RESOURCE};
 pub use envoy::{render, validate, Envoy, EnvoyExit};
-pub use fleet::{Fleet, PrometheusServer};
+pub use fleet::{stop_load, Fleet, PrometheusServer};
 pub use http::{Http, Resp};
 pub use load::{stack_bin, LoadBucket, LoadRecord, LoadReport, LoadRun, LoadSpec, LoadSummary};
 pub use local_ip::non_loopback_ipv4;
